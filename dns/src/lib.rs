@@ -1,0 +1,1 @@
+//! Herald dns (in progress).

@@ -1,0 +1,1 @@
+//! Marathon simulator (in progress).

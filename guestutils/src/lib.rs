@@ -1,0 +1,1 @@
+//! Herald guestutils (in progress).

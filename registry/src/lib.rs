@@ -1,0 +1,37 @@
+//! Herald's registry: the one contract shared by the subscriber, the DNS server and
+//! guestutils.
+//!
+//! It owns three things and nothing else knows them:
+//! - the **record schema** ([`TaskRecord`], [`AppRecord`]), versioned by [`SCHEMA_VERSION`];
+//! - the **etcd key layout** ([`KeyLayout`]), under a configurable prefix;
+//! - **typed operations** over etcd: guarded batched writes ([`Registry::apply`]), prefix
+//!   listings with their revision ([`Registry::list`]) and a resumable watch
+//!   ([`Registry::watch`]) that turns etcd's raw events into [`Change`]s.
+//!
+//! See `registry/README.md` for the layout with examples and the versioning rules.
+
+mod codec;
+mod config;
+mod error;
+mod ids;
+mod keys;
+mod schema;
+mod stamp;
+mod store;
+mod watch;
+
+#[cfg(feature = "test-harness")]
+pub mod harness;
+
+pub use codec::Entry;
+pub use config::EtcdArgs;
+pub use error::{Error, Result};
+pub use ids::{AppId, validate_task_id};
+pub use keys::{KeyKind, KeyLayout, Scope};
+pub use schema::{
+    AppRecord, Health, NetworkMode, PortDefinition, Protocol, SCHEMA_VERSION, TaskPort,
+    TaskRecord, TaskState,
+};
+pub use stamp::Stamp;
+pub use store::{Guard, Outcome, Registry, Snapshot, Versioned, Write, WriteOp};
+pub use watch::{Change, Watch, WatchEvent, WatchOptions};

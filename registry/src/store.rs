@@ -1,0 +1,456 @@
+//! Typed reads and guarded, batched writes over etcd.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use etcd_client::{Client, Compare, CompareOp, GetOptions, PutOptions, Txn, TxnOp, TxnOpResponse};
+use tokio::sync::Mutex;
+
+use crate::codec::{self, Entry};
+use crate::error::Result;
+use crate::ids::AppId;
+use crate::keys::{KeyKind, KeyLayout, Scope};
+use crate::schema::{AppRecord, TaskRecord};
+use crate::stamp::Stamp;
+
+/// etcd refuses transactions with more operations than this (`--max-txn-ops`).
+pub const MAX_TXN_OPS: usize = 128;
+/// Stay well under etcd's 1.5 MiB request limit.
+const MAX_TXN_BYTES: usize = 1024 * 1024;
+/// Keys per page of a listing (keeps responses under gRPC's 4 MiB default).
+const LIST_PAGE: i64 = 1000;
+
+/// A record with the etcd revision that last modified it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Versioned<T> {
+    /// The record.
+    pub record: T,
+    /// The key's `mod_revision`: pass it to [`Guard::Revision`] for compare-and-swap.
+    pub mod_revision: i64,
+}
+
+/// Every live record of a scope at one etcd revision.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    /// The etcd revision the listing reflects; a watch continues at `revision + 1`.
+    pub revision: i64,
+    /// Live task records (tombstones are left out), in key order.
+    pub tasks: Vec<Versioned<TaskRecord>>,
+    /// Live app records, in key order.
+    pub apps: Vec<Versioned<AppRecord>>,
+    /// Keys whose values did not decode, with the reason (logged and skipped).
+    pub invalid: Vec<(String, String)>,
+}
+
+/// One change to write.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Write {
+    /// Create or replace a task record. A record in a terminal state is stored as a
+    /// tombstone, exactly like [`Write::RemoveTask`].
+    PutTask(TaskRecord),
+    /// Create or replace an app record.
+    PutApp(AppRecord),
+    /// Remove a task: its key becomes a tombstone (with a lease) that later watchers see
+    /// as a removal and that stops older events from bringing the task back.
+    RemoveTask {
+        /// The task's app.
+        app_id: AppId,
+        /// The task id.
+        task_id: String,
+        /// Why (the terminal state's name, `reconcile`, ...).
+        reason: String,
+        /// Marathon time of the removal.
+        at: Stamp,
+    },
+    /// Remove an app record (its tasks are separate writes).
+    RemoveApp {
+        /// The app.
+        app_id: AppId,
+        /// Why.
+        reason: String,
+        /// Marathon time of the removal.
+        at: Stamp,
+    },
+}
+
+/// The condition under which a [`Write`] is applied; it is checked by etcd inside the
+/// transaction, so no reader-writer race can slip between check and write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guard {
+    /// Apply only if the key is absent or holds an older record: by Marathon timestamp,
+    /// then by lifecycle step (a removal beats a running task at the same millisecond).
+    /// Writing what is already stored changes nothing. This is the guard for events.
+    Newer,
+    /// Apply only if the key's `mod_revision` is still this (0: the key must be absent).
+    /// This is the guard for a reconcile plan made from a [`Snapshot`].
+    Revision(i64),
+    /// Apply unconditionally.
+    Always,
+}
+
+/// A write with its guard.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WriteOp {
+    /// What to write.
+    pub write: Write,
+    /// When to write it.
+    pub guard: Guard,
+}
+
+impl WriteOp {
+    /// `write` guarded by [`Guard::Newer`].
+    pub fn newer(write: Write) -> Self {
+        WriteOp {
+            write,
+            guard: Guard::Newer,
+        }
+    }
+}
+
+/// What happened to one [`WriteOp`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The value was written (one etcd revision, one watch event).
+    Written,
+    /// The exact value was already stored; nothing was written.
+    Unchanged,
+    /// A newer record is stored; the write was refused ([`Guard::Newer`]).
+    Stale,
+    /// The key changed since the given revision; the write was refused
+    /// ([`Guard::Revision`]).
+    Conflict,
+}
+
+/// A connected registry: the key layout plus an etcd client. Cheap to clone.
+#[derive(Clone)]
+pub struct Registry {
+    client: Client,
+    layout: KeyLayout,
+    tombstone_ttl: Duration,
+    timeout: Duration,
+    tombstone_lease: Arc<Mutex<Option<(i64, Instant)>>>,
+}
+
+struct Prepared {
+    key: String,
+    value: Vec<u8>,
+    tombstone: bool,
+    guard: Guard,
+}
+
+impl Registry {
+    /// Wraps a connected client. Prefer [`crate::EtcdArgs::connect`].
+    pub fn new(client: Client, layout: KeyLayout, tombstone_ttl: Duration, timeout: Duration) -> Self {
+        Registry {
+            client,
+            layout,
+            tombstone_ttl: tombstone_ttl.max(Duration::from_secs(2)),
+            timeout,
+            tombstone_lease: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The key layout.
+    pub fn layout(&self) -> &KeyLayout {
+        &self.layout
+    }
+
+    /// The underlying etcd client (for elections, health checks, ...).
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
+    /// The per-request deadline the client was configured with.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Checks that etcd answers (a cheap `status` call); returns the current revision.
+    pub async fn ping(&self) -> Result<i64> {
+        let status = self.client.clone().status().await?;
+        Ok(status.header().map(|h| h.revision()).unwrap_or(0))
+    }
+
+    /// Applies writes in as few transactions as etcd allows (at most 128 operations and
+    /// about 1 MiB each; a key repeated in one batch starts a new transaction, so writes to
+    /// one key apply in order). Returns one [`Outcome`] per op, in order.
+    ///
+    /// On an error, earlier transactions may have been applied; every guard makes a retry
+    /// of the whole batch safe.
+    pub async fn apply(&self, ops: Vec<WriteOp>) -> Result<Vec<Outcome>> {
+        let mut prepared = Vec::with_capacity(ops.len());
+        for op in ops {
+            prepared.push(self.prepare(op)?);
+        }
+        let lease = if prepared.iter().any(|p| p.tombstone) {
+            Some(self.tombstone_lease().await?)
+        } else {
+            None
+        };
+        let mut outcomes = Vec::with_capacity(prepared.len());
+        for chunk in chunks(&prepared) {
+            outcomes.extend(self.apply_chunk(chunk, lease).await?);
+        }
+        Ok(outcomes)
+    }
+
+    fn prepare(&self, op: WriteOp) -> Result<Prepared> {
+        let (key, value, tombstone) = match &op.write {
+            Write::PutTask(task) => {
+                let key = self.layout.task_key(&task.app_id, &task.task_id)?;
+                if task.state.is_terminal() {
+                    (key, codec::encode_gone(task.state.as_str(), &task.updated_at), true)
+                } else {
+                    (key, codec::encode_task(task), false)
+                }
+            }
+            Write::PutApp(app) => (self.layout.app_key(&app.app_id), codec::encode_app(app), false),
+            Write::RemoveTask {
+                app_id,
+                task_id,
+                reason,
+                at,
+            } => (self.layout.task_key(app_id, task_id)?, codec::encode_gone(reason, at), true),
+            Write::RemoveApp { app_id, reason, at } => {
+                (self.layout.app_key(app_id), codec::encode_gone(reason, at), true)
+            }
+        };
+        Ok(Prepared {
+            key,
+            value,
+            tombstone,
+            guard: op.guard,
+        })
+    }
+
+    async fn apply_chunk(&self, chunk: &[Prepared], lease: Option<i64>) -> Result<Vec<Outcome>> {
+        let ops: Vec<TxnOp> = chunk
+            .iter()
+            .map(|p| {
+                let options = if p.tombstone {
+                    lease.map(|id| PutOptions::new().with_lease(id))
+                } else {
+                    None
+                };
+                TxnOp::txn(guarded_txn(p, TxnOp::put(p.key.clone(), p.value.clone(), options)))
+            })
+            .collect();
+        let response = self.client.clone().txn(Txn::new().and_then(ops)).await?;
+        Ok(response
+            .op_responses()
+            .into_iter()
+            .zip(chunk)
+            .map(|(r, p)| outcome(p.guard, &r))
+            .collect())
+    }
+
+    /// A lease for tombstones, shared until half its TTL is used up.
+    async fn tombstone_lease(&self) -> Result<i64> {
+        let mut slot = self.tombstone_lease.lock().await;
+        if let Some((id, renew_at)) = *slot
+            && Instant::now() < renew_at
+        {
+            return Ok(id);
+        }
+        let ttl = self.tombstone_ttl.as_secs() as i64;
+        let lease = self.client.clone().lease_grant(ttl, None).await?;
+        *slot = Some((lease.id(), Instant::now() + self.tombstone_ttl / 2));
+        Ok(lease.id())
+    }
+
+    /// Reads one task; `None` when absent or removed.
+    pub async fn get_task(&self, app_id: &AppId, task_id: &str) -> Result<Option<Versioned<TaskRecord>>> {
+        let key = self.layout.task_key(app_id, task_id)?;
+        Ok(match self.get(&key).await? {
+            Some((Entry::Task(record), mod_revision)) => Some(Versioned { record, mod_revision }),
+            _ => None,
+        })
+    }
+
+    /// Reads one app record; `None` when absent or removed.
+    pub async fn get_app(&self, app_id: &AppId) -> Result<Option<Versioned<AppRecord>>> {
+        Ok(match self.get(&self.layout.app_key(app_id)).await? {
+            Some((Entry::App(record), mod_revision)) => Some(Versioned { record, mod_revision }),
+            _ => None,
+        })
+    }
+
+    /// Reads one key as an [`Entry`] (tombstones included) with its `mod_revision`.
+    pub async fn get(&self, key: &str) -> Result<Option<(Entry, i64)>> {
+        let response = self.client.clone().get(key, None).await?;
+        match response.kvs().first() {
+            None => Ok(None),
+            Some(kv) => Ok(Some((codec::decode(key, kv.value())?, kv.mod_revision()))),
+        }
+    }
+
+    /// Lists every live record of a scope at one revision (paged, so any size works).
+    pub async fn list(&self, scope: &Scope) -> Result<Snapshot> {
+        let prefix = self.layout.scope_prefix(scope);
+        let end = prefix_end(prefix.as_bytes());
+        let mut snapshot = Snapshot::default();
+        let mut from = prefix.as_bytes().to_vec();
+        let mut kv = self.client.kv_client();
+        loop {
+            let mut options = GetOptions::new().with_range(end.clone()).with_limit(LIST_PAGE);
+            if snapshot.revision > 0 {
+                options = options.with_revision(snapshot.revision);
+            }
+            let response = kv.get(from.clone(), Some(options)).await?;
+            if snapshot.revision == 0 {
+                snapshot.revision = response.header().map(|h| h.revision()).unwrap_or(0);
+            }
+            for item in response.kvs() {
+                let key = String::from_utf8_lossy(item.key()).into_owned();
+                if self.layout.parse(&key).is_none() {
+                    continue;
+                }
+                match codec::decode(&key, item.value()) {
+                    Ok(Entry::Task(record)) => snapshot.tasks.push(Versioned {
+                        record,
+                        mod_revision: item.mod_revision(),
+                    }),
+                    Ok(Entry::App(record)) => snapshot.apps.push(Versioned {
+                        record,
+                        mod_revision: item.mod_revision(),
+                    }),
+                    Ok(Entry::Gone { .. }) => {}
+                    Err(e) => {
+                        tracing::warn!(%key, error = %e, "skipping a record that does not decode");
+                        snapshot.invalid.push((key, e.to_string()));
+                    }
+                }
+            }
+            match response.kvs().last() {
+                Some(last) if response.more() => {
+                    from = last.key().to_vec();
+                    from.push(0);
+                }
+                _ => break,
+            }
+        }
+        Ok(snapshot)
+    }
+
+    /// Reads the records of a key as an etcd watch event would carry it: what the key now
+    /// names (app or task) and what it holds.
+    pub(crate) fn decode_key(&self, key: &str) -> Option<KeyKind> {
+        self.layout.parse(key)
+    }
+}
+
+/// The guarded per-write transaction (nested inside the batch transaction).
+fn guarded_txn(p: &Prepared, put: TxnOp) -> Txn {
+    let key = p.key.clone();
+    match p.guard {
+        Guard::Always => Txn::new().and_then([put]),
+        Guard::Revision(rev) => Txn::new()
+            .when([Compare::mod_revision(key, CompareOp::Equal, rev)])
+            .and_then([put]),
+        // etcd fails any value comparison on a missing key, so "absent" is its own branch;
+        // the innermost transaction only tells "identical" from "newer stored".
+        Guard::Newer => Txn::new()
+            .when([Compare::value(key.clone(), CompareOp::Less, p.value.clone())])
+            .and_then([put.clone()])
+            .or_else([TxnOp::txn(
+                Txn::new()
+                    .when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)])
+                    .and_then([put])
+                    .or_else([TxnOp::txn(
+                        Txn::new().when([Compare::value(key, CompareOp::Equal, p.value.clone())]),
+                    )]),
+            )]),
+    }
+}
+
+fn outcome(guard: Guard, response: &TxnOpResponse) -> Outcome {
+    let TxnOpResponse::Txn(txn) = response else {
+        return Outcome::Conflict;
+    };
+    if txn.succeeded() {
+        return Outcome::Written;
+    }
+    match guard {
+        Guard::Newer => {
+            let inner = txn.op_responses();
+            let Some(TxnOpResponse::Txn(absent)) = inner.first() else {
+                return Outcome::Stale;
+            };
+            if absent.succeeded() {
+                return Outcome::Written;
+            }
+            match absent.op_responses().first() {
+                Some(TxnOpResponse::Txn(same)) if same.succeeded() => Outcome::Unchanged,
+                _ => Outcome::Stale,
+            }
+        }
+        Guard::Revision(_) | Guard::Always => Outcome::Conflict,
+    }
+}
+
+/// Splits prepared writes into transactions etcd accepts.
+fn chunks(prepared: &[Prepared]) -> Vec<&[Prepared]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    let mut keys = std::collections::HashSet::new();
+    for (i, p) in prepared.iter().enumerate() {
+        // Each write puts its value up to three times (two branches and the comparisons).
+        let size = p.key.len() * 3 + p.value.len() * 3;
+        let full = i - start >= MAX_TXN_OPS || (bytes + size > MAX_TXN_BYTES && i > start);
+        if full || keys.contains(p.key.as_str()) {
+            out.push(&prepared[start..i]);
+            start = i;
+            bytes = 0;
+            keys.clear();
+        }
+        bytes += size;
+        keys.insert(p.key.as_str());
+    }
+    if start < prepared.len() {
+        out.push(&prepared[start..]);
+    }
+    out
+}
+
+/// The end of the key range that covers every key starting with `prefix`.
+pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prepared(key: &str) -> Prepared {
+        Prepared {
+            key: key.to_string(),
+            value: vec![b'x'; 10],
+            tombstone: false,
+            guard: Guard::Always,
+        }
+    }
+
+    #[test]
+    fn chunks_respect_the_op_limit_and_repeated_keys() {
+        let many: Vec<Prepared> = (0..300).map(|i| prepared(&format!("k{i}"))).collect();
+        let sizes: Vec<usize> = chunks(&many).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, vec![128, 128, 44]);
+        let repeated = vec![prepared("a"), prepared("b"), prepared("a"), prepared("c")];
+        let sizes: Vec<usize> = chunks(&repeated).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, vec![2, 2]);
+    }
+
+    #[test]
+    fn prefix_end_increments_the_last_byte() {
+        assert_eq!(prefix_end(b"/a/"), b"/a0".to_vec());
+        assert_eq!(prefix_end(&[b'a', 0xff]), b"b".to_vec());
+    }
+}

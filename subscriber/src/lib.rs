@@ -1,0 +1,1 @@
+//! Herald subscriber (in progress).
