@@ -36,7 +36,11 @@ pub struct EtcdArgs {
     #[arg(long = "etcd-user", env = "HERALD_ETCD_USER", requires = "password")]
     pub user: Option<String>,
     /// etcd password; prefer the environment variable over the flag.
-    #[arg(long = "etcd-password", env = "HERALD_ETCD_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long = "etcd-password",
+        env = "HERALD_ETCD_PASSWORD",
+        hide_env_values = true
+    )]
     pub password: Option<String>,
     /// Deadline of one etcd request.
     #[arg(long = "etcd-timeout", env = "HERALD_ETCD_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
@@ -128,8 +132,14 @@ impl EtcdArgs {
         if self.endpoints.is_empty() {
             return Err(Error::Config("no etcd endpoints".to_string()));
         }
-        let client = etcd_client::Client::connect(&self.endpoints, Some(self.connect_options()?)).await?;
-        Ok(Registry::new(client, self.layout()?, self.tombstone_ttl, self.timeout))
+        let client =
+            etcd_client::Client::connect(&self.endpoints, Some(self.connect_options()?)).await?;
+        Ok(Registry::new(
+            client,
+            self.layout()?,
+            self.tombstone_ttl,
+            self.timeout,
+        ))
     }
 }
 

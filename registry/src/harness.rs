@@ -26,7 +26,11 @@ pub fn etcd_binary() -> PathBuf {
         return bin.into();
     }
     let debian = Path::new("/usr/bin/etcd");
-    if debian.exists() { debian.to_path_buf() } else { PathBuf::from("etcd") }
+    if debian.exists() {
+        debian.to_path_buf()
+    } else {
+        PathBuf::from("etcd")
+    }
 }
 
 /// A free TCP port on 127.0.0.1 (bound, read back and released).
@@ -59,7 +63,11 @@ struct Member {
 
 impl Member {
     fn new(name: &str, spec: &EtcdSpec) -> Result<Self> {
-        let base = if Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
+        let base = if Path::new("/dev/shm").is_dir() {
+            PathBuf::from("/dev/shm")
+        } else {
+            std::env::temp_dir()
+        };
         let data_dir = tempfile::Builder::new()
             .prefix("herald-etcd-")
             .tempdir_in(base)
@@ -98,12 +106,23 @@ impl Member {
             .args(["--initial-cluster", initial_cluster])
             .args(["--initial-cluster-state", state])
             .args(["--initial-cluster-token", "herald-test"])
-            .args(["--logger", "zap", "--log-outputs", "stderr", "--log-level", "error"])
+            .args([
+                "--logger",
+                "zap",
+                "--log-outputs",
+                "stderr",
+                "--log-level",
+                "error",
+            ])
             .args(["--experimental-watch-progress-notify-interval", "1s"])
             .args(&self.args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(if std::env::var_os("HERALD_ETCD_LOG").is_some() { Stdio::inherit() } else { Stdio::null() });
+            .stderr(if std::env::var_os("HERALD_ETCD_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            });
         let child = command.spawn().map_err(|e| {
             Error::Config(format!(
                 "cannot start {} ({e}); install Debian's etcd-server",
@@ -123,7 +142,10 @@ impl Member {
 
     fn signal(&self, signal: &str) {
         if let Some(child) = &self.child {
-            let _ = Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(child.id().to_string())
+                .status();
         }
     }
 
@@ -265,13 +287,23 @@ impl EtcdCluster {
     /// The index of the current leader, asked of the first live member that answers.
     pub async fn leader(&self) -> Result<usize> {
         for member in &self.members {
-            let Ok(mut client) = etcd_client::Client::connect([member.client_url()], None).await else {
+            let Ok(mut client) = etcd_client::Client::connect([member.client_url()], None).await
+            else {
                 continue;
             };
-            let Ok(status) = client.status().await else { continue };
+            let Ok(status) = client.status().await else {
+                continue;
+            };
             let leader = status.leader();
-            let Ok(list) = client.member_list().await else { continue };
-            if let Some(name) = list.members().iter().find(|m| m.id() == leader).map(|m| m.name().to_string()) {
+            let Ok(list) = client.member_list().await else {
+                continue;
+            };
+            if let Some(name) = list
+                .members()
+                .iter()
+                .find(|m| m.id() == leader)
+                .map(|m| m.name().to_string())
+            {
                 if let Some(i) = self.members.iter().position(|m| m.name == name) {
                     return Ok(i);
                 }
@@ -288,7 +320,9 @@ async fn wait_ready(members: &mut [&mut Member], endpoints: &[String]) -> Result
         .with_connect_timeout(Duration::from_millis(500));
     loop {
         if members.iter_mut().any(|m| m.exited()) {
-            return Err(Error::Config("etcd exited during start (port taken?)".into()));
+            return Err(Error::Config(
+                "etcd exited during start (port taken?)".into(),
+            ));
         }
         if let Ok(mut client) = etcd_client::Client::connect(endpoints, Some(options.clone())).await
             && client.put("/herald-harness/ready", "1", None).await.is_ok()
@@ -296,7 +330,9 @@ async fn wait_ready(members: &mut [&mut Member], endpoints: &[String]) -> Result
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(Error::Config(format!("etcd at {endpoints:?} not ready after {READY_TIMEOUT:?}")));
+            return Err(Error::Config(format!(
+                "etcd at {endpoints:?} not ready after {READY_TIMEOUT:?}"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

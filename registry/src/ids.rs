@@ -191,7 +191,9 @@ mod tests {
 
     #[test]
     fn rejects_what_marathon_rejects() {
-        for bad in ["/Prod", "/a//b", "/a_b", "/-a", "/a-", "/a b", "/a/@x", "/a/../b", "/a..b"] {
+        for bad in [
+            "/Prod", "/a//b", "/a_b", "/-a", "/a-", "/a b", "/a/@x", "/a/../b", "/a..b",
+        ] {
             assert!(AppId::parse(bad).is_err(), "{bad} should be rejected");
         }
     }
@@ -201,7 +203,10 @@ mod tests {
         let base = AppId::parse("/prod/web").unwrap();
         let group = base.parent();
         assert_eq!(AppId::resolve(&group, "db").unwrap().as_str(), "/prod/db");
-        assert_eq!(AppId::resolve(&group, "../dev/db").unwrap().as_str(), "/dev/db");
+        assert_eq!(
+            AppId::resolve(&group, "../dev/db").unwrap().as_str(),
+            "/dev/db"
+        );
         assert_eq!(AppId::resolve(&group, "/x").unwrap().as_str(), "/x");
         assert!(AppId::resolve(&group, "../../..").is_err());
     }
@@ -218,7 +223,8 @@ mod tests {
 
     #[test]
     fn task_ids() {
-        validate_task_id("myGroup_myApp.instance-b6ff5fa5-7714-11e7-a55c-5ecf1c4671f6._app.1").unwrap();
+        validate_task_id("myGroup_myApp.instance-b6ff5fa5-7714-11e7-a55c-5ecf1c4671f6._app.1")
+            .unwrap();
         validate_task_id("pod.instance-x.$anon").unwrap();
         assert!(validate_task_id("").is_err());
         assert!(validate_task_id("a/b").is_err());

@@ -139,7 +139,10 @@ mod tests {
         assert_eq!(l.app_key(&web), "/herald/v1/apps/prod/web/@app");
         let t = l.task_key(&web, "prod_web.1234").unwrap();
         assert_eq!(t, "/herald/v1/apps/prod/web/@tasks/prod_web.1234");
-        assert_eq!(l.parse(&t), Some(KeyKind::Task(web.clone(), "prod_web.1234".into())));
+        assert_eq!(
+            l.parse(&t),
+            Some(KeyKind::Task(web.clone(), "prod_web.1234".into()))
+        );
         assert_eq!(l.parse(&l.app_key(&web)), Some(KeyKind::App(web)));
         assert_eq!(l.parse("/herald/v1/apps/prod/web"), None);
         assert_eq!(l.parse("/other/key"), None);
@@ -161,7 +164,10 @@ mod tests {
             assert!(l.task_key(app, "t").unwrap().starts_with(&group));
         }
         assert!(!l.app_key(&id("/production/x")).starts_with(&group));
-        assert_eq!(l.scope_prefix(&Scope::Group(id("/"))), l.scope_prefix(&Scope::All));
+        assert_eq!(
+            l.scope_prefix(&Scope::Group(id("/"))),
+            l.scope_prefix(&Scope::All)
+        );
     }
 
     #[test]

@@ -29,8 +29,8 @@ pub use error::{Error, Result};
 pub use ids::{AppId, validate_task_id};
 pub use keys::{KeyKind, KeyLayout, Scope};
 pub use schema::{
-    AppRecord, Health, NetworkMode, PortDefinition, Protocol, SCHEMA_VERSION, TaskPort,
-    TaskRecord, TaskState,
+    AppRecord, Health, NetworkMode, PortDefinition, Protocol, SCHEMA_VERSION, TaskPort, TaskRecord,
+    TaskState,
 };
 pub use stamp::Stamp;
 pub use store::{Guard, Outcome, Registry, Snapshot, Versioned, Write, WriteOp};

@@ -72,9 +72,20 @@ mod tests {
 
     #[test]
     fn normalises_to_fixed_width_utc() {
-        assert_eq!(Stamp::parse("2017-07-19T17:35:15.660Z").unwrap().as_str(), "2017-07-19T17:35:15.660Z");
-        assert_eq!(Stamp::parse("2017-07-19T17:35:15Z").unwrap().as_str(), "2017-07-19T17:35:15.000Z");
-        assert_eq!(Stamp::parse("2017-07-19T19:35:15.1234+02:00").unwrap().as_str(), "2017-07-19T17:35:15.123Z");
+        assert_eq!(
+            Stamp::parse("2017-07-19T17:35:15.660Z").unwrap().as_str(),
+            "2017-07-19T17:35:15.660Z"
+        );
+        assert_eq!(
+            Stamp::parse("2017-07-19T17:35:15Z").unwrap().as_str(),
+            "2017-07-19T17:35:15.000Z"
+        );
+        assert_eq!(
+            Stamp::parse("2017-07-19T19:35:15.1234+02:00")
+                .unwrap()
+                .as_str(),
+            "2017-07-19T17:35:15.123Z"
+        );
         assert!(Stamp::parse("yesterday").is_err());
     }
 

@@ -140,7 +140,12 @@ struct Prepared {
 
 impl Registry {
     /// Wraps a connected client. Prefer [`crate::EtcdArgs::connect`].
-    pub fn new(client: Client, layout: KeyLayout, tombstone_ttl: Duration, timeout: Duration) -> Self {
+    pub fn new(
+        client: Client,
+        layout: KeyLayout,
+        tombstone_ttl: Duration,
+        timeout: Duration,
+    ) -> Self {
         Registry {
             client,
             layout,
@@ -199,21 +204,35 @@ impl Registry {
             Write::PutTask(task) => {
                 let key = self.layout.task_key(&task.app_id, &task.task_id)?;
                 if task.state.is_terminal() {
-                    (key, codec::encode_gone(task.state.as_str(), &task.updated_at), true)
+                    (
+                        key,
+                        codec::encode_gone(task.state.as_str(), &task.updated_at),
+                        true,
+                    )
                 } else {
                     (key, codec::encode_task(task), false)
                 }
             }
-            Write::PutApp(app) => (self.layout.app_key(&app.app_id), codec::encode_app(app), false),
+            Write::PutApp(app) => (
+                self.layout.app_key(&app.app_id),
+                codec::encode_app(app),
+                false,
+            ),
             Write::RemoveTask {
                 app_id,
                 task_id,
                 reason,
                 at,
-            } => (self.layout.task_key(app_id, task_id)?, codec::encode_gone(reason, at), true),
-            Write::RemoveApp { app_id, reason, at } => {
-                (self.layout.app_key(app_id), codec::encode_gone(reason, at), true)
-            }
+            } => (
+                self.layout.task_key(app_id, task_id)?,
+                codec::encode_gone(reason, at),
+                true,
+            ),
+            Write::RemoveApp { app_id, reason, at } => (
+                self.layout.app_key(app_id),
+                codec::encode_gone(reason, at),
+                true,
+            ),
         };
         Ok(Prepared {
             key,
@@ -232,7 +251,10 @@ impl Registry {
                 } else {
                     None
                 };
-                TxnOp::txn(guarded_txn(p, TxnOp::put(p.key.clone(), p.value.clone(), options)))
+                TxnOp::txn(guarded_txn(
+                    p,
+                    TxnOp::put(p.key.clone(), p.value.clone(), options),
+                ))
             })
             .collect();
         let response = self.client.clone().txn(Txn::new().and_then(ops)).await?;
@@ -259,10 +281,17 @@ impl Registry {
     }
 
     /// Reads one task; `None` when absent or removed.
-    pub async fn get_task(&self, app_id: &AppId, task_id: &str) -> Result<Option<Versioned<TaskRecord>>> {
+    pub async fn get_task(
+        &self,
+        app_id: &AppId,
+        task_id: &str,
+    ) -> Result<Option<Versioned<TaskRecord>>> {
         let key = self.layout.task_key(app_id, task_id)?;
         Ok(match self.get(&key).await? {
-            Some((Entry::Task(record), mod_revision)) => Some(Versioned { record, mod_revision }),
+            Some((Entry::Task(record), mod_revision)) => Some(Versioned {
+                record,
+                mod_revision,
+            }),
             _ => None,
         })
     }
@@ -270,7 +299,10 @@ impl Registry {
     /// Reads one app record; `None` when absent or removed.
     pub async fn get_app(&self, app_id: &AppId) -> Result<Option<Versioned<AppRecord>>> {
         Ok(match self.get(&self.layout.app_key(app_id)).await? {
-            Some((Entry::App(record), mod_revision)) => Some(Versioned { record, mod_revision }),
+            Some((Entry::App(record), mod_revision)) => Some(Versioned {
+                record,
+                mod_revision,
+            }),
             _ => None,
         })
     }
@@ -292,7 +324,9 @@ impl Registry {
         let mut from = prefix.as_bytes().to_vec();
         let mut kv = self.client.kv_client();
         loop {
-            let mut options = GetOptions::new().with_range(end.clone()).with_limit(LIST_PAGE);
+            let mut options = GetOptions::new()
+                .with_range(end.clone())
+                .with_limit(LIST_PAGE);
             if snapshot.revision > 0 {
                 options = options.with_revision(snapshot.revision);
             }
@@ -350,15 +384,21 @@ fn guarded_txn(p: &Prepared, put: TxnOp) -> Txn {
         // etcd fails any value comparison on a missing key, so "absent" is its own branch;
         // the innermost transaction only tells "identical" from "newer stored".
         Guard::Newer => Txn::new()
-            .when([Compare::value(key.clone(), CompareOp::Less, p.value.clone())])
+            .when([Compare::value(
+                key.clone(),
+                CompareOp::Less,
+                p.value.clone(),
+            )])
             .and_then([put.clone()])
             .or_else([TxnOp::txn(
                 Txn::new()
                     .when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)])
                     .and_then([put])
-                    .or_else([TxnOp::txn(
-                        Txn::new().when([Compare::value(key, CompareOp::Equal, p.value.clone())]),
-                    )]),
+                    .or_else([TxnOp::txn(Txn::new().when([Compare::value(
+                        key,
+                        CompareOp::Equal,
+                        p.value.clone(),
+                    )]))]),
             )]),
     }
 }

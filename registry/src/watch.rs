@@ -13,8 +13,8 @@ use tokio::time::{Instant, sleep, timeout};
 use crate::codec::{self, Entry};
 use crate::ids::AppId;
 use crate::keys::{KeyKind, Scope};
-use crate::store::{Registry, Snapshot};
 use crate::schema::{AppRecord, TaskRecord};
+use crate::store::{Registry, Snapshot};
 
 /// One typed change.
 #[derive(Clone, Debug, PartialEq)]
@@ -130,7 +130,12 @@ enum End {
     Error(String),
 }
 
-async fn run(registry: Registry, scope: Scope, options: WatchOptions, tx: mpsc::Sender<WatchEvent>) {
+async fn run(
+    registry: Registry,
+    scope: Scope,
+    options: WatchOptions,
+    tx: mpsc::Sender<WatchEvent>,
+) {
     let mut next_revision = options.after_revision.map(|r| r + 1);
     let mut backoff = options.min_backoff;
     loop {
@@ -205,7 +210,9 @@ async fn session(
         .with_start_revision(start)
         .with_progress_notify();
     let mut client = registry.client();
-    let mut stream = match timeout(registry.timeout(), client.watch(prefix, Some(etcd_options))).await {
+    let mut stream = match timeout(registry.timeout(), client.watch(prefix, Some(etcd_options)))
+        .await
+    {
         Ok(Ok(stream)) => stream,
         Ok(Err(e)) => return End::Error(e.to_string()),
         Err(_) => return End::Error(format!("watch not created within {:?}", registry.timeout())),
@@ -247,7 +254,11 @@ async fn session(
 }
 
 /// Turns one etcd watch response into a [`WatchEvent`], advancing `delivered`.
-fn translate(registry: &Registry, response: &WatchResponse, delivered: &mut i64) -> Option<WatchEvent> {
+fn translate(
+    registry: &Registry,
+    response: &WatchResponse,
+    delivered: &mut i64,
+) -> Option<WatchEvent> {
     let header_revision = response.header().map(|h| h.revision()).unwrap_or(0);
     if response.events().is_empty() {
         if response.created() {
@@ -256,7 +267,9 @@ fn translate(registry: &Registry, response: &WatchResponse, delivered: &mut i64)
         }
         // A progress notification: etcd sends it only when the watch has caught up.
         *delivered = (*delivered).max(header_revision);
-        return Some(WatchEvent::Live { revision: *delivered });
+        return Some(WatchEvent::Live {
+            revision: *delivered,
+        });
     }
     let mut changes = Vec::with_capacity(response.events().len());
     for event in response.events() {
@@ -264,14 +277,20 @@ fn translate(registry: &Registry, response: &WatchResponse, delivered: &mut i64)
         // Use the event's own revision: a catching-up watch sees headers ahead of its events.
         *delivered = (*delivered).max(kv.mod_revision());
         let key = String::from_utf8_lossy(kv.key());
-        let Some(kind) = registry.decode_key(&key) else { continue };
+        let Some(kind) = registry.decode_key(&key) else {
+            continue;
+        };
         let change = match (event.event_type(), kind) {
-            (EventType::Delete, KeyKind::Task(app_id, task_id)) => Change::TaskRemoved { app_id, task_id },
+            (EventType::Delete, KeyKind::Task(app_id, task_id)) => {
+                Change::TaskRemoved { app_id, task_id }
+            }
             (EventType::Delete, KeyKind::App(app_id)) => Change::AppRemoved { app_id },
             (EventType::Put, kind) => match (codec::decode(&key, kv.value()), kind) {
                 (Ok(Entry::Task(task)), _) => Change::Task(task),
                 (Ok(Entry::App(app)), _) => Change::App(app),
-                (Ok(Entry::Gone { .. }), KeyKind::Task(app_id, task_id)) => Change::TaskRemoved { app_id, task_id },
+                (Ok(Entry::Gone { .. }), KeyKind::Task(app_id, task_id)) => {
+                    Change::TaskRemoved { app_id, task_id }
+                }
                 (Ok(Entry::Gone { .. }), KeyKind::App(app_id)) => Change::AppRemoved { app_id },
                 (Err(e), _) => {
                     tracing::warn!(%key, error = %e, "skipping a watched record that does not decode");
