@@ -143,3 +143,137 @@ pub(crate) fn decode(key: &str, value: &[u8]) -> Result<Entry> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::ids::AppId;
+    use crate::schema::{Health, NetworkMode, PortDefinition, Protocol, TaskPort, TaskState};
+
+    fn stamp() -> impl Strategy<Value = Stamp> {
+        // 2000-01-01 .. 2100-01-01 in milliseconds.
+        (946_684_800_000i64..4_102_444_800_000i64).prop_map(|ms| {
+            Stamp::from_datetime(chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default())
+        })
+    }
+
+    fn app_id() -> impl Strategy<Value = AppId> {
+        proptest::collection::vec("[a-z0-9]([a-z0-9-]{0,6}[a-z0-9])?", 1..4)
+            .prop_map(|segs| AppId::parse(&format!("/{}", segs.join("/"))).unwrap())
+    }
+
+    fn state() -> impl Strategy<Value = TaskState> {
+        prop_oneof![
+            Just(TaskState::Staging),
+            Just(TaskState::Running),
+            Just(TaskState::Killing),
+            Just(TaskState::Unreachable),
+            "[A-Z_]{1,12}".prop_map(|s| TaskState::parse(&format!("X_{s}"))),
+        ]
+    }
+
+    fn port() -> impl Strategy<Value = TaskPort> {
+        (
+            proptest::option::of("[a-z][a-z0-9-]{0,8}"),
+            prop_oneof![
+                Just(vec![Protocol::Tcp]),
+                Just(vec![Protocol::Udp]),
+                Just(vec![Protocol::Tcp, Protocol::Udp])
+            ],
+            proptest::option::of(any::<u16>()),
+            proptest::option::of(any::<u16>()),
+            proptest::option::of(any::<u16>()),
+        )
+            .prop_map(
+                |(name, protocols, container_port, host_port, service_port)| TaskPort {
+                    name,
+                    protocols,
+                    container_port,
+                    host_port,
+                    service_port,
+                },
+            )
+    }
+
+    prop_compose! {
+        fn task()(app_id in app_id(), task in "[a-z0-9_.-]{1,40}", instance in proptest::option::of("[a-z0-9_.-]{1,40}"),
+                  agent in proptest::option::of("[A-Za-z0-9-]{1,40}"), host in "[a-z0-9.-]{1,30}",
+                  agent_ips in proptest::collection::vec(any::<IpAddr>(), 0..3),
+                  task_ips in proptest::collection::vec(any::<IpAddr>(), 0..3),
+                  ports in proptest::collection::vec(port(), 0..4), state in state(),
+                  health in prop_oneof![Just(Health::Healthy), Just(Health::Unhealthy), Just(Health::Unknown)],
+                  app_version in proptest::option::of("[0-9T:.Z-]{1,24}"), updated_at in stamp()) -> TaskRecord {
+            TaskRecord { app_id, task_id: task, instance_id: instance, agent_id: agent, host, agent_ips, task_ips,
+                         ports, state, health, app_version, updated_at }
+        }
+    }
+
+    prop_compose! {
+        fn app()(app_id in app_id(), version in "[0-9T:.Z-]{1,24}",
+                 ports in proptest::collection::vec((proptest::option::of("[a-z]{1,8}"), proptest::option::of(any::<u16>()),
+                     proptest::collection::btree_map("[a-zA-Z_]{1,8}", ".{0,12}", 0..3)), 0..4),
+                 networking in prop_oneof![Just(NetworkMode::Host), Just(NetworkMode::Bridge), Just(NetworkMode::Container)],
+                 labels in proptest::collection::btree_map(".{1,12}", ".{0,20}", 0..4),
+                 health_checks in any::<bool>(), updated_at in stamp()) -> AppRecord {
+            let ports = ports.into_iter().map(|(name, service_port, labels)| PortDefinition {
+                name, protocols: vec![Protocol::Tcp], container_port: None, host_port: Some(0), service_port, labels,
+            }).collect();
+            AppRecord { app_id, version, ports, networking, labels, health_checks, updated_at }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn tasks_round_trip(t in task()) {
+            prop_assert_eq!(decode("k", &encode_task(&t)).unwrap(), Entry::Task(t));
+        }
+
+        #[test]
+        fn apps_round_trip(a in app()) {
+            prop_assert_eq!(decode("k", &encode_app(&a)).unwrap(), Entry::App(a));
+        }
+
+        #[test]
+        fn tombstones_round_trip(reason in ".{0,30}", at in stamp()) {
+            prop_assert_eq!(decode("k", &encode_gone(&reason, &at)).unwrap(), Entry::Gone { reason, at });
+        }
+
+        /// The property the write guard stands on: byte order of values is Marathon-time order.
+        #[test]
+        fn value_order_follows_time(a in task(), b in task()) {
+            prop_assume!(a.updated_at != b.updated_at);
+            let (old, new) = if a.updated_at < b.updated_at { (a, b) } else { (b, a) };
+            prop_assert!(encode_task(&old) < encode_task(&new));
+            prop_assert!(encode_task(&old) < encode_gone("TASK_KILLED", &new.updated_at));
+            prop_assert!(encode_gone("TASK_KILLED", &old.updated_at) < encode_task(&new));
+        }
+
+        /// At the same millisecond a removal outranks any live record.
+        #[test]
+        fn removal_wins_a_tie(t in task()) {
+            prop_assert!(encode_task(&t) < encode_gone("x", &t.updated_at));
+        }
+    }
+
+    #[test]
+    fn refuses_newer_schemas_and_garbage() {
+        let v =
+            br#"{"guard":"x","schema":99,"gone":{"reason":"r","at":"2017-07-19T17:35:15.660Z"}}"#;
+        assert!(matches!(
+            decode("k", v),
+            Err(Error::SchemaTooNew { found: 99, .. })
+        ));
+        assert!(matches!(
+            decode("k", b"not json"),
+            Err(Error::Decode { .. })
+        ));
+        assert!(matches!(
+            decode("k", br#"{"guard":"x","schema":1}"#),
+            Err(Error::Decode { .. })
+        ));
+    }
+}

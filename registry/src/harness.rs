@@ -298,15 +298,13 @@ impl EtcdCluster {
             let Ok(list) = client.member_list().await else {
                 continue;
             };
-            if let Some(name) = list
+            let name = list
                 .members()
                 .iter()
                 .find(|m| m.id() == leader)
-                .map(|m| m.name().to_string())
-            {
-                if let Some(i) = self.members.iter().position(|m| m.name == name) {
-                    return Ok(i);
-                }
+                .map(|m| m.name().to_string());
+            if let Some(i) = name.and_then(|n| self.members.iter().position(|m| m.name == n)) {
+                return Ok(i);
             }
         }
         Err(Error::Config("no member reports a leader".into()))

@@ -15,6 +15,9 @@ use crate::stamp::Stamp;
 
 /// etcd refuses transactions with more operations than this (`--max-txn-ops`).
 pub const MAX_TXN_OPS: usize = 128;
+/// etcd charges each level of a nested transaction against the same budget: a guarded
+/// write nests three levels deep, so one batch holds at most 128 - 3 writes.
+const WRITES_PER_TXN: usize = MAX_TXN_OPS - 3;
 /// Stay well under etcd's 1.5 MiB request limit.
 const MAX_TXN_BYTES: usize = 1024 * 1024;
 /// Keys per page of a listing (keeps responses under gRPC's 4 MiB default).
@@ -176,8 +179,8 @@ impl Registry {
         Ok(status.header().map(|h| h.revision()).unwrap_or(0))
     }
 
-    /// Applies writes in as few transactions as etcd allows (at most 128 operations and
-    /// about 1 MiB each; a key repeated in one batch starts a new transaction, so writes to
+    /// Applies writes in as few transactions as etcd allows (at most 128 operations, nested
+    /// levels included, and about 1 MiB each; a key repeated in one batch starts a new transaction, so writes to
     /// one key apply in order). Returns one [`Outcome`] per op, in order.
     ///
     /// On an error, earlier transactions may have been applied; every guard makes a retry
@@ -437,7 +440,7 @@ fn chunks(prepared: &[Prepared]) -> Vec<&[Prepared]> {
     for (i, p) in prepared.iter().enumerate() {
         // Each write puts its value up to three times (two branches and the comparisons).
         let size = p.key.len() * 3 + p.value.len() * 3;
-        let full = i - start >= MAX_TXN_OPS || (bytes + size > MAX_TXN_BYTES && i > start);
+        let full = i - start >= WRITES_PER_TXN || (bytes + size > MAX_TXN_BYTES && i > start);
         if full || keys.contains(p.key.as_str()) {
             out.push(&prepared[start..i]);
             start = i;
@@ -482,7 +485,7 @@ mod tests {
     fn chunks_respect_the_op_limit_and_repeated_keys() {
         let many: Vec<Prepared> = (0..300).map(|i| prepared(&format!("k{i}"))).collect();
         let sizes: Vec<usize> = chunks(&many).iter().map(|c| c.len()).collect();
-        assert_eq!(sizes, vec![128, 128, 44]);
+        assert_eq!(sizes, vec![125, 125, 50]);
         let repeated = vec![prepared("a"), prepared("b"), prepared("a"), prepared("c")];
         let sizes: Vec<usize> = chunks(&repeated).iter().map(|c| c.len()).collect();
         assert_eq!(sizes, vec![2, 2]);

@@ -122,7 +122,7 @@ where
                 }
             }),
         )
-        .route("/healthz", get(move || health()))
+        .route("/healthz", get(health))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
