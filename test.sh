@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Herald's test command: installs what the tests need (Debian packages), then checks
+# formatting and lints and runs every test of the workspace against real etcd and real
+# DNS clients. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Debian packages the build and the tests use: etcd (real store), protoc (etcd-client's
+# build), DNS clients and servers (dig, kdig, dnsperf; NSD and Knot as real upstreams).
+missing=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+have etcd || missing+=(etcd-server)
+have protoc || missing+=(protobuf-compiler)
+[ -f /usr/include/google/protobuf/descriptor.proto ] || missing+=(libprotobuf-dev)
+have dig || missing+=(dnsutils)
+have kdig || missing+=(knot-dnsutils)
+have dnsperf || missing+=(dnsperf)
+have nsd || missing+=(nsd)
+have knotd || missing+=(knot)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
+echo "==> cargo test"
+cargo test --workspace --all-features
