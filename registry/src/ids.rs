@@ -44,6 +44,11 @@ impl AppId {
         Ok(AppId(format!("/{trimmed}")))
     }
 
+    /// The root group `/`.
+    pub fn root() -> Self {
+        AppId("/".to_string())
+    }
+
     /// Resolves `input` against the group `base` the way Marathon does for relative ids:
     /// absolute ids stand alone, `..` goes up one group, `.` stays.
     pub fn resolve(base: &AppId, input: &str) -> Result<Self> {

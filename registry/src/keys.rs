@@ -37,7 +37,9 @@ pub enum Scope {
     All,
     /// One app and its tasks.
     App(AppId),
-    /// Every app below a group, with their tasks (`/` is everything).
+    /// A group or an app and everything below it, with their tasks (`/` is everything).
+    /// Marathon never has an app and a group with one id, so this reads "the service
+    /// named by this id", whichever it is.
     Group(AppId),
 }
 
@@ -47,7 +49,7 @@ impl Scope {
         match self {
             Scope::All => true,
             Scope::App(app) => app == id,
-            Scope::Group(group) => group.contains(id) && group != id,
+            Scope::Group(group) => group.contains(id),
         }
     }
 }

@@ -1,0 +1,159 @@
+//! Fixtures shared by the integration tests: maestro's zookeeper + kafka example as
+//! Marathon records, and helpers to write them into a harness etcd.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::net::IpAddr;
+
+use registry::{
+    AppId, AppRecord, Health, NetworkMode, PortDefinition, Protocol, Registry, Stamp, TaskPort,
+    TaskRecord, TaskState, Write, WriteOp,
+};
+
+/// The ship of maestro's example: every container runs on it.
+pub const SHIP: &str = "192.168.10.2";
+pub const ZOOKEEPER: &str = "/zk-kafka/zookeeper";
+pub const KAFKA: &str = "/zk-kafka/kafka";
+
+/// Marathon 1.8+ task ids (node >= 1); the uuids of nodes 1-3 are deliberately not in port
+/// order.
+pub fn zk_task_id(node: u16) -> String {
+    let letter = ["c", "a", "b"].get(usize::from(node) - 1).unwrap_or(&"f");
+    format!("zk-kafka_zookeeper.instance-{letter}{node:07}-0000-0000-0000-000000000000._app.1")
+}
+
+pub fn kafka_task_id(node: u16) -> String {
+    let letter = ["b", "c", "a"].get(usize::from(node) - 1).unwrap_or(&"f");
+    format!("zk-kafka_kafka.instance-{letter}{node:07}-0000-0000-0000-000000000000._app.1")
+}
+
+pub fn port(name: &str, container: Option<u16>, host: Option<u16>) -> TaskPort {
+    TaskPort {
+        name: Some(name.to_string()),
+        protocols: vec![Protocol::Tcp],
+        container_port: container,
+        host_port: host,
+        service_port: None,
+    }
+}
+
+/// A running task on the ship with unknown health.
+pub fn task(app: &str, task_id: &str, ports: Vec<TaskPort>) -> TaskRecord {
+    TaskRecord {
+        app_id: AppId::parse(app).unwrap(),
+        task_id: task_id.to_string(),
+        instance_id: None,
+        agent_id: None,
+        host: "ship1.zk-kafka.example".to_string(),
+        agent_ips: vec![SHIP.parse::<IpAddr>().unwrap()],
+        task_ips: vec![],
+        ports,
+        state: TaskState::Running,
+        health: Health::Unknown,
+        app_version: None,
+        updated_at: Stamp::now(),
+    }
+}
+
+/// zk-node-N (1..=3) in bridge mode: client 2181, peer 2888, leader_election 3888 inside;
+/// 2180+N, 2887+N, 3887+N on the ship.
+pub fn zk_node(node: u16) -> TaskRecord {
+    task(
+        ZOOKEEPER,
+        &zk_task_id(node),
+        vec![
+            port("client", Some(2181), Some(2180 + node)),
+            port("peer", Some(2888), Some(2887 + node)),
+            port("leader_election", Some(3888), Some(3887 + node)),
+        ],
+    )
+}
+
+/// kafka-N (1..=3) on the host network: broker 9091+N.
+pub fn kafka_node(node: u16) -> TaskRecord {
+    task(
+        KAFKA,
+        &kafka_task_id(node),
+        vec![port("broker", None, Some(9091 + node))],
+    )
+}
+
+pub fn app(app_id: &str, networking: NetworkMode, ports: &[(&str, u16)]) -> AppRecord {
+    AppRecord {
+        app_id: AppId::parse(app_id).unwrap(),
+        version: "2014-05-01T00:00:00.000Z".to_string(),
+        ports: ports
+            .iter()
+            .map(|(name, container)| PortDefinition {
+                name: Some(name.to_string()),
+                protocols: vec![Protocol::Tcp],
+                container_port: (networking != NetworkMode::Host).then_some(*container),
+                host_port: Some(0),
+                service_port: None,
+                labels: Default::default(),
+            })
+            .collect(),
+        networking,
+        labels: Default::default(),
+        health_checks: false,
+        updated_at: Stamp::now(),
+    }
+}
+
+/// Writes records as the subscriber would.
+pub async fn put(registry: &Registry, tasks: impl IntoIterator<Item = TaskRecord>) {
+    let ops = tasks
+        .into_iter()
+        .map(|t| WriteOp::newer(Write::PutTask(t)))
+        .collect();
+    registry.apply(ops).await.unwrap();
+}
+
+pub async fn put_app(registry: &Registry, app: AppRecord) {
+    registry
+        .apply(vec![WriteOp::newer(Write::PutApp(app))])
+        .await
+        .unwrap();
+}
+
+pub async fn remove(registry: &Registry, task: &TaskRecord) {
+    registry
+        .apply(vec![WriteOp::newer(Write::RemoveTask {
+            app_id: task.app_id.clone(),
+            task_id: task.task_id.clone(),
+            reason: "TASK_KILLED".to_string(),
+            at: Stamp::now(),
+        })])
+        .await
+        .unwrap();
+}
+
+/// The whole example: three zookeepers (bridge), three kafkas (host), their app records.
+pub async fn zk_kafka(registry: &Registry) {
+    put_app(
+        registry,
+        app(
+            ZOOKEEPER,
+            NetworkMode::Bridge,
+            &[("client", 2181), ("peer", 2888), ("leader_election", 3888)],
+        ),
+    )
+    .await;
+    put_app(registry, app(KAFKA, NetworkMode::Host, &[("broker", 0)])).await;
+    put(registry, (1..=3).map(zk_node)).await;
+    put(registry, (1..=3).map(kafka_node)).await;
+}
+
+/// The environment Marathon gives kafka-2 (maestro's examples run "from kafka-2").
+pub fn kafka_2_env() -> Vec<(String, String)> {
+    [
+        ("MARATHON_APP_ID", KAFKA.to_string()),
+        ("MESOS_TASK_ID", kafka_task_id(2)),
+        ("HOST", SHIP.to_string()),
+        ("PORT0", "9093".to_string()),
+        ("PORT_BROKER", "9093".to_string()),
+        ("MESOS_CONTAINER_IP", "172.18.42.1".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}

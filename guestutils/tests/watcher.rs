@@ -1,0 +1,290 @@
+//! The watcher against a real etcd: initial fire, one fire per burst, no fire for writes
+//! that change nothing, resumption after an etcd restart, failure policies.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use herald_guestutils::Env;
+use herald_guestutils::watcher::{
+    HandlerError, Quiescence, Update, WatchStatus, Watcher, WatcherConfig,
+};
+use registry::harness::EtcdServer;
+use registry::{Registry, Stamp};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Generous bound for anything the watcher should do.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn config() -> WatcherConfig {
+    WatcherConfig {
+        // Long enough that a burst of local writes always falls in one window.
+        wait: Quiescence {
+            min: Duration::from_millis(400),
+            max: Duration::from_secs(4),
+        },
+        ..WatcherConfig::default()
+    }
+}
+
+/// Starts a watcher of `services` whose handler forwards every update (and fails when
+/// `fail` is set).
+fn start(
+    registry: Registry,
+    services: &[&str],
+    config: WatcherConfig,
+    fail: bool,
+) -> (
+    mpsc::UnboundedReceiver<Update>,
+    JoinHandle<herald_guestutils::Result<()>>,
+    WatchStatus,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let services: Vec<String> = services.iter().map(|s| s.to_string()).collect();
+    let env = Env::from_pairs(kafka_2_env());
+    let handler = move |update: Update| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(update);
+            if fail {
+                Err::<(), HandlerError>("handler says no".into())
+            } else {
+                Ok(())
+            }
+        }
+    };
+    let (task, status) = match Watcher::new(registry, &env, &services, config) {
+        Ok(watcher) => {
+            let status = watcher.status();
+            (tokio::spawn(watcher.run(handler)), status)
+        }
+        Err(e) => (tokio::spawn(async move { Err(e) }), WatchStatus::default()),
+    };
+    (rx, task, status)
+}
+
+async fn next(rx: &mut mpsc::UnboundedReceiver<Update>) -> Update {
+    tokio::time::timeout(DEADLINE, rx.recv())
+        .await
+        .expect("no handler run before the deadline")
+        .expect("the watcher stopped")
+}
+
+fn ids(list: &[herald_guestutils::Instance]) -> Vec<String> {
+    list.iter().map(|i| i.task_id.clone()).collect()
+}
+
+#[tokio::test]
+async fn fires_at_start_then_once_per_burst() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    zk_kafka(&registry).await;
+    let (mut rx, _watcher, _) = start(registry.clone(), &["zookeeper"], config(), false);
+
+    let initial = next(&mut rx).await;
+    assert!(initial.initial);
+    assert_eq!(initial.service, "zookeeper");
+    assert_eq!(initial.app_id.as_str(), ZOOKEEPER);
+    assert_eq!(initial.delta.count, 3);
+    assert_eq!(initial.delta.added.len(), 3);
+    assert_eq!(initial.instances.len(), 3);
+
+    // A burst: one removal and two additions, written separately.
+    remove(&registry, &zk_node(1)).await;
+    put(&registry, [zk_node(4)]).await;
+    put(&registry, [zk_node(5)]).await;
+    let burst = next(&mut rx).await;
+    assert!(!burst.initial);
+    assert_eq!(burst.delta.count, 1);
+    assert_eq!(ids(&burst.delta.removed), [zk_task_id(1)]);
+    assert_eq!(burst.delta.added.len(), 2);
+    assert_eq!(burst.instances.len(), 4);
+
+    // The next run is for the next change, not a leftover of the burst.
+    remove(&registry, &zk_node(2)).await;
+    let after = next(&mut rx).await;
+    assert_eq!(ids(&after.delta.removed), [zk_task_id(2)]);
+    assert!(after.delta.added.is_empty());
+    assert!(after.revision > burst.revision);
+}
+
+#[tokio::test]
+async fn rewrites_that_change_nothing_do_not_fire() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    zk_kafka(&registry).await;
+    remove(&registry, &kafka_node(3)).await;
+    let (mut rx, _watcher, _) = start(registry.clone(), &["kafka"], config(), false);
+    assert_eq!(next(&mut rx).await.instances.len(), 2);
+
+    // A newer record with the same content (a real etcd write), a repeated removal, an app
+    // rewrite, and a task of another app.
+    let mut same = kafka_node(1);
+    same.updated_at = Stamp::now();
+    put(&registry, [same]).await;
+    remove(&registry, &kafka_node(3)).await;
+    put_app(
+        &registry,
+        app(KAFKA, registry::NetworkMode::Host, &[("broker", 0)]),
+    )
+    .await;
+    put(&registry, [zk_node(7)]).await;
+    // Then one real change: the only thing the next run reports.
+    let mut moved = kafka_node(2);
+    moved.ports = vec![port("broker", None, Some(19093))];
+    put(&registry, [moved]).await;
+    let update = next(&mut rx).await;
+    assert_eq!(update.delta.count, 0);
+    assert!(update.delta.added.is_empty() && update.delta.removed.is_empty());
+    assert_eq!(ids(&update.delta.changed), [kafka_task_id(2)]);
+    let external = update.delta.changed[0].ports[0].external.clone().unwrap();
+    assert_eq!(external.port, 19093);
+}
+
+#[tokio::test]
+async fn changes_that_cancel_out_do_not_fire() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    zk_kafka(&registry).await;
+    let (mut rx, _watcher, _) = start(registry.clone(), &["kafka"], config(), false);
+    next(&mut rx).await;
+    // Within one window a task goes away...
+    remove(&registry, &kafka_node(1)).await;
+    // ...a task appears and goes away again...
+    put(&registry, [kafka_node(5)]).await;
+    remove(&registry, &kafka_node(5)).await;
+    // ...and one comes for good.
+    put(&registry, [kafka_node(4)]).await;
+    let update = next(&mut rx).await;
+    // ...so the run reports only what differs from the previous run.
+    assert_eq!(ids(&update.delta.removed), [kafka_task_id(1)]);
+    assert_eq!(ids(&update.delta.added), [kafka_task_id(4)]);
+}
+
+#[tokio::test]
+async fn no_initial_fire_when_opted_out() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    zk_kafka(&registry).await;
+    let config = WatcherConfig {
+        initial_fire: false,
+        ..config()
+    };
+    let (mut rx, _watcher, status) =
+        start(registry.clone(), &["kafka", "zookeeper"], config, false);
+    // Once both watches have listed, the first run must be for this change.
+    let listed = tokio::time::Instant::now() + DEADLINE;
+    while !status.all_connected() || status.snapshot().len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < listed,
+            "the watches never listed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    remove(&registry, &kafka_node(2)).await;
+    let update = next(&mut rx).await;
+    assert!(!update.initial);
+    assert_eq!(update.service, "kafka");
+    assert_eq!(ids(&update.delta.removed), [kafka_task_id(2)]);
+}
+
+#[tokio::test]
+async fn fires_after_an_etcd_restart_for_a_change_made_meanwhile() {
+    let mut etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    zk_kafka(&registry).await;
+    let (mut rx, _watcher, _) = start(registry, &["kafka"], config(), false);
+    assert_eq!(next(&mut rx).await.instances.len(), 3);
+
+    etcd.kill();
+    etcd.restart().await.unwrap();
+    // Written before the watcher's watch reconnects (it backs off after the failure).
+    let writer = etcd.registry().await.unwrap();
+    put(&writer, [kafka_node(4)]).await;
+    let update = next(&mut rx).await;
+    assert_eq!(ids(&update.delta.added), [kafka_task_id(4)]);
+    assert_eq!(update.instances.len(), 4);
+}
+
+#[tokio::test]
+async fn a_failing_handler_is_logged_and_the_watcher_goes_on() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    zk_kafka(&registry).await;
+    let (mut rx, watcher, _) = start(registry.clone(), &["kafka"], config(), true);
+    next(&mut rx).await;
+    remove(&registry, &kafka_node(1)).await;
+    let update = next(&mut rx).await;
+    assert_eq!(ids(&update.delta.removed), [kafka_task_id(1)]);
+    assert!(!watcher.is_finished());
+}
+
+#[tokio::test]
+async fn a_failing_handler_stops_the_watcher_when_asked() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    zk_kafka(&registry).await;
+    let config = WatcherConfig {
+        exit_on_failure: true,
+        ..config()
+    };
+    let (mut rx, watcher, _) = start(registry, &["kafka"], config, true);
+    next(&mut rx).await;
+    let outcome = tokio::time::timeout(DEADLINE, watcher)
+        .await
+        .unwrap()
+        .unwrap();
+    match outcome {
+        Err(herald_guestutils::Error::HandlerFailed { service, reason }) => {
+            assert_eq!(service, "kafka");
+            assert!(reason.contains("handler says no"), "{reason}");
+        }
+        other => panic!("expected HandlerFailed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_empty_watch_list_is_an_error() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    let (_rx, watcher, _) = start(registry, &[" ", ""], config(), false);
+    let outcome = tokio::time::timeout(DEADLINE, watcher)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        outcome,
+        Err(herald_guestutils::Error::NothingToWatch)
+    ));
+}
+
+#[tokio::test]
+async fn a_handler_that_overruns_its_timeout_fails() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    let config = WatcherConfig {
+        handler_timeout: Duration::from_millis(100),
+        exit_on_failure: true,
+        ..config()
+    };
+    let handler = |_update: Update| async {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Ok::<(), HandlerError>(())
+    };
+    let env = Env::default();
+    let outcome = tokio::time::timeout(
+        DEADLINE,
+        herald_guestutils::watcher::watch(registry, &env, &["kafka".to_string()], config, handler),
+    )
+    .await
+    .unwrap();
+    match outcome {
+        Err(herald_guestutils::Error::HandlerFailed { reason, .. }) => {
+            assert!(reason.contains("did not finish within 100ms"), "{reason}");
+        }
+        other => panic!("expected HandlerFailed, got {other:?}"),
+    }
+}
