@@ -1,1 +1,17 @@
-//! Herald dns (in progress).
+//! herald-dns: a Mesos-DNS compatible DNS server fed by Herald's registry.
+//!
+//! Data flow: registry watch ([`feed`]) -> [`index::ZoneIndex`] (incremental) -> an
+//! atomically swapped [`index::ZoneSnapshot`] -> [`handler::DnsHandler`] (hickory) and the
+//! [`http`] API. The query path never touches etcd and never blocks.
+
+pub mod answer;
+pub mod config;
+pub mod feed;
+pub mod handler;
+pub mod http;
+pub mod index;
+pub mod metrics;
+pub mod names;
+pub mod records;
+pub mod server;
+pub mod udp;

@@ -1,0 +1,436 @@
+//! Query -> response sections, from a zone snapshot. Pure: no I/O, no clock.
+
+use std::collections::BTreeSet;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::rdata::{A, AAAA, NS, PTR, SOA, SRV};
+use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
+
+use crate::index::{NameRecords, ZoneSnapshot};
+
+/// Zone-wide answer settings.
+#[derive(Clone, Debug)]
+pub struct ZoneConfig {
+    /// The zone apex (`mesos.`).
+    pub apex: Name,
+    /// TTL of positive answers.
+    pub ttl: u32,
+    /// TTL of negative answers (the SOA's MINIMUM and its TTL in AUTHORITY).
+    pub negative_ttl: u32,
+    /// SOA MNAME, also the apex NS.
+    pub mname: Name,
+    /// SOA RNAME.
+    pub rname: Name,
+}
+
+/// The sections of a response.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer {
+    /// The response code.
+    pub rcode: ResponseCode,
+    /// ANSWER.
+    pub answers: Vec<Record>,
+    /// AUTHORITY.
+    pub authority: Vec<Record>,
+    /// ADDITIONAL.
+    pub additional: Vec<Record>,
+}
+
+impl Answer {
+    fn new(rcode: ResponseCode) -> Self {
+        Answer {
+            rcode,
+            answers: Vec::new(),
+            authority: Vec::new(),
+            additional: Vec::new(),
+        }
+    }
+}
+
+impl ZoneConfig {
+    fn soa(&self, serial: i64, ttl: u32) -> Record {
+        let soa = SOA::new(
+            self.mname.clone(),
+            self.rname.clone(),
+            serial as u32,
+            60,
+            600,
+            86400,
+            self.negative_ttl,
+        );
+        Record::from_rdata(self.apex.clone(), ttl, RData::SOA(soa))
+    }
+
+    fn negative(&self, zone: &ZoneSnapshot, rcode: ResponseCode) -> Answer {
+        let mut answer = Answer::new(rcode);
+        let ttl = self.negative_ttl.min(self.ttl);
+        answer.authority.push(self.soa(zone.revision, ttl));
+        answer
+    }
+
+    /// Answers a query for `qname` (as sent; its case is kept in the answers), or `None`
+    /// when the name is not ours (forward it).
+    pub fn answer(
+        &self,
+        zone: &ZoneSnapshot,
+        qname: &Name,
+        lower: &LowerName,
+        qtype: RecordType,
+    ) -> Option<Answer> {
+        let apex = LowerName::new(&self.apex);
+        if !apex.zone_of(lower) {
+            return self.reverse(zone, qname, lower, qtype);
+        }
+        if *lower == apex {
+            let mut answer = Answer::new(ResponseCode::NoError);
+            let soa = matches!(qtype, RecordType::SOA | RecordType::ANY);
+            let ns = matches!(qtype, RecordType::NS | RecordType::ANY);
+            if soa {
+                let mut record = self.soa(zone.revision, self.ttl);
+                record.name = qname.clone();
+                answer.answers.push(record);
+            }
+            if ns {
+                let ns = RData::NS(NS(self.mname.clone()));
+                answer
+                    .answers
+                    .push(Record::from_rdata(qname.clone(), self.ttl, ns));
+            }
+            if answer.answers.is_empty() {
+                return Some(self.negative(zone, ResponseCode::NoError));
+            }
+            return Some(answer);
+        }
+        let Some(records) = zone.names.get(lower) else {
+            let rcode = if zone.exists(lower) {
+                ResponseCode::NoError
+            } else {
+                ResponseCode::NXDomain
+            };
+            return Some(self.negative(zone, rcode));
+        };
+        let mut answer = Answer::new(ResponseCode::NoError);
+        self.collect(zone, qname, records, qtype, &mut answer);
+        if answer.answers.is_empty() {
+            return Some(self.negative(zone, ResponseCode::NoError));
+        }
+        Some(answer)
+    }
+
+    /// PTR answers for task addresses; other reverse names are not ours.
+    fn reverse(
+        &self,
+        zone: &ZoneSnapshot,
+        qname: &Name,
+        lower: &LowerName,
+        qtype: RecordType,
+    ) -> Option<Answer> {
+        let records = zone.names.get(lower)?;
+        let mut answer = Answer::new(ResponseCode::NoError);
+        if matches!(qtype, RecordType::PTR | RecordType::ANY) {
+            for target in &records.ptr {
+                let rdata = RData::PTR(PTR(target.clone()));
+                answer
+                    .answers
+                    .push(Record::from_rdata(qname.clone(), self.ttl, rdata));
+            }
+        }
+        Some(answer)
+    }
+
+    fn collect(
+        &self,
+        zone: &ZoneSnapshot,
+        qname: &Name,
+        records: &NameRecords,
+        qtype: RecordType,
+        answer: &mut Answer,
+    ) {
+        let any = qtype == RecordType::ANY;
+        let owner = || qname.clone();
+        if any || qtype == RecordType::A {
+            for ip in &records.a {
+                let rdata = RData::A(A(*ip));
+                answer
+                    .answers
+                    .push(Record::from_rdata(owner(), self.ttl, rdata));
+            }
+        }
+        if any || qtype == RecordType::AAAA {
+            for ip in &records.aaaa {
+                let rdata = RData::AAAA(AAAA(*ip));
+                answer
+                    .answers
+                    .push(Record::from_rdata(owner(), self.ttl, rdata));
+            }
+        }
+        if any || qtype == RecordType::SRV {
+            let mut targets = BTreeSet::new();
+            for srv in &records.srv {
+                let rdata = RData::SRV(SRV::new(0, 1, srv.port, srv.target.clone()));
+                answer
+                    .answers
+                    .push(Record::from_rdata(owner(), self.ttl, rdata));
+                targets.insert(&srv.target);
+            }
+            for target in targets {
+                let Some(found) = zone.names.get(&LowerName::new(target)) else {
+                    continue;
+                };
+                for ip in &found.a {
+                    let rdata = RData::A(A(*ip));
+                    answer
+                        .additional
+                        .push(Record::from_rdata(target.clone(), self.ttl, rdata));
+                }
+                for ip in &found.aaaa {
+                    let rdata = RData::AAAA(AAAA(*ip));
+                    answer
+                        .additional
+                        .push(Record::from_rdata(target.clone(), self.ttl, rdata));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use registry::{AppId, Change, Health, Protocol, Stamp, TaskPort, TaskRecord, TaskState};
+
+    use super::*;
+    use crate::index::ZoneIndex;
+    use crate::records::{IpSource, Naming};
+
+    fn naming() -> Naming {
+        Naming {
+            domain: Name::from_ascii("mesos.").unwrap(),
+            framework: "marathon".into(),
+            ip_sources: vec![IpSource::Netinfo, IpSource::Host],
+            legacy_names: false,
+            health_aware: true,
+        }
+    }
+
+    fn zone_config() -> ZoneConfig {
+        ZoneConfig {
+            apex: Name::from_ascii("mesos.").unwrap(),
+            ttl: 60,
+            negative_ttl: 5,
+            mname: Name::from_ascii("ns1.mesos.").unwrap(),
+            rname: Name::from_ascii("root.ns1.mesos.").unwrap(),
+        }
+    }
+
+    fn port(name: &str, host_port: u16) -> TaskPort {
+        TaskPort {
+            name: Some(name.into()),
+            protocols: vec![Protocol::Tcp],
+            container_port: None,
+            host_port: Some(host_port),
+            service_port: None,
+        }
+    }
+
+    fn task(app: &str, id: &str, agent_ip: &str) -> TaskRecord {
+        TaskRecord {
+            app_id: AppId::parse(app).unwrap(),
+            task_id: id.into(),
+            instance_id: None,
+            agent_id: Some("20240101-0000-S3".into()),
+            host: agent_ip.into(),
+            agent_ips: vec![agent_ip.parse().unwrap()],
+            task_ips: vec![],
+            ports: vec![port("http", 31000), port("admin", 31001)],
+            state: TaskState::Running,
+            health: Health::Unknown,
+            app_version: None,
+            updated_at: Stamp::now(),
+        }
+    }
+
+    fn ask(index: &ZoneIndex, name: &str, qtype: RecordType) -> Answer {
+        let name = Name::from_ascii(name).unwrap();
+        zone_config()
+            .answer(&index.snapshot(), &name, &LowerName::new(&name), qtype)
+            .expect("in zone")
+    }
+
+    fn rdatas(records: &[Record]) -> Vec<String> {
+        let mut out: Vec<String> = records.iter().map(|r| r.data.to_string()).collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn host_networking_app_follows_section_9() {
+        let mut index = ZoneIndex::new(naming());
+        index.apply(
+            1,
+            vec![Change::Task(task(
+                "/prod/web/api",
+                "prod_web_api.1",
+                "10.0.0.7",
+            ))],
+        );
+        let h = crate::names::task_hash("prod_web_api.1");
+        let a = ask(&index, "api-web-prod.marathon.mesos.", RecordType::A);
+        assert_eq!(rdatas(&a.answers), vec!["10.0.0.7"]);
+        let srv = ask(
+            &index,
+            "_api-web-prod._tcp.marathon.mesos.",
+            RecordType::SRV,
+        );
+        assert_eq!(
+            rdatas(&srv.answers),
+            vec![
+                format!("0 1 31000 api-web-prod-{h}-s3.marathon.mesos."),
+                format!("0 1 31001 api-web-prod-{h}-s3.marathon.mesos."),
+            ]
+        );
+        assert_eq!(rdatas(&srv.additional), vec!["10.0.0.7"]);
+        let named = ask(
+            &index,
+            "_http._api-web-prod._tcp.marathon.mesos.",
+            RecordType::SRV,
+        );
+        assert_eq!(
+            rdatas(&named.answers),
+            vec![format!("0 1 31000 api-web-prod-{h}-s3.marathon.mesos.")]
+        );
+        let udp = ask(
+            &index,
+            "_api-web-prod._udp.marathon.mesos.",
+            RecordType::SRV,
+        );
+        assert!(udp.answers.is_empty());
+        assert_eq!(udp.authority.len(), 1, "SRV misses carry the SOA");
+        let slave_udp = ask(
+            &index,
+            "_api-web-prod._udp.marathon.slave.mesos.",
+            RecordType::SRV,
+        );
+        assert_eq!(
+            rdatas(&slave_udp.answers),
+            vec![
+                format!("0 1 31000 api-web-prod-{h}-s3.marathon.slave.mesos."),
+                format!("0 1 31001 api-web-prod-{h}-s3.marathon.slave.mesos."),
+            ]
+        );
+    }
+
+    #[test]
+    fn negative_answers_distinguish_nodata_and_nxdomain() {
+        let mut index = ZoneIndex::new(naming());
+        index.apply(1, vec![Change::Task(task("/web", "web.1", "10.0.0.7"))]);
+        let nodata = ask(&index, "web.marathon.mesos.", RecordType::AAAA);
+        assert_eq!(nodata.rcode, ResponseCode::NoError);
+        assert!(nodata.answers.is_empty());
+        assert_eq!(nodata.authority[0].record_type(), RecordType::SOA);
+        let ent = ask(&index, "marathon.mesos.", RecordType::A);
+        assert_eq!(ent.rcode, ResponseCode::NoError, "empty non-terminal");
+        let nx = ask(&index, "nope.marathon.mesos.", RecordType::A);
+        assert_eq!(nx.rcode, ResponseCode::NXDomain);
+        assert_eq!(nx.authority[0].ttl, 5);
+        let soa = ask(&index, "mesos.", RecordType::SOA);
+        assert_eq!(soa.answers[0].record_type(), RecordType::SOA);
+    }
+
+    #[test]
+    fn updates_rebuild_only_what_changed_and_clean_up() {
+        let mut index = ZoneIndex::new(naming());
+        let t1 = task("/web", "web.1", "10.0.0.7");
+        let mut t2 = task("/web", "web.2", "10.0.0.8");
+        let stats = index.apply(1, vec![Change::Task(t1.clone()), Change::Task(t2.clone())]);
+        assert_eq!(stats.families, 1);
+        assert_eq!(
+            rdatas(&ask(&index, "web.marathon.mesos.", RecordType::A).answers),
+            vec!["10.0.0.7", "10.0.0.8"]
+        );
+        t2.health = Health::Unhealthy;
+        index.apply(2, vec![Change::Task(t2)]);
+        assert_eq!(
+            rdatas(&ask(&index, "web.marathon.mesos.", RecordType::A).answers),
+            vec!["10.0.0.7"]
+        );
+        let removal = Change::TaskRemoved {
+            app_id: t1.app_id.clone(),
+            task_id: t1.task_id.clone(),
+        };
+        index.apply(3, vec![removal.clone(), removal]);
+        let gone = ask(&index, "web.marathon.mesos.", RecordType::A);
+        assert_eq!(gone.rcode, ResponseCode::NXDomain);
+        assert_eq!(
+            ask(&index, "marathon.mesos.", RecordType::A).rcode,
+            ResponseCode::NXDomain,
+            "no empty non-terminals left behind"
+        );
+    }
+
+    #[test]
+    fn colliding_app_ids_are_reported_and_merged() {
+        let mut index = ZoneIndex::new(naming());
+        index.apply(1, vec![Change::Task(task("/a-b/c", "a-b_c.1", "10.0.0.1"))]);
+        let stats = index.apply(2, vec![Change::Task(task("/b/c-a", "b_c-a.1", "10.0.0.2"))]);
+        assert_eq!(stats.new_collisions.len(), 1);
+        assert_eq!(index.collisions(), 1);
+        assert_eq!(
+            rdatas(&ask(&index, "c-a-b.marathon.mesos.", RecordType::A).answers),
+            vec!["10.0.0.1", "10.0.0.2"]
+        );
+    }
+
+    #[test]
+    fn task_ips_win_and_get_ptr_and_aaaa() {
+        let mut index = ZoneIndex::new(naming());
+        let mut t = task("/web", "web.1", "10.0.0.7");
+        t.task_ips = vec!["fd01:b::1:8000:2".parse().unwrap()];
+        let mut staging = task("/web", "web.2", "10.0.0.9");
+        staging.state = TaskState::Staging;
+        index.apply(1, vec![Change::Task(t), Change::Task(staging)]);
+        let aaaa = ask(&index, "web.marathon.mesos.", RecordType::AAAA);
+        assert_eq!(rdatas(&aaaa.answers), vec!["fd01:b::1:8000:2"]);
+        let slave = ask(&index, "web.marathon.slave.mesos.", RecordType::A);
+        assert_eq!(
+            rdatas(&slave.answers),
+            vec!["10.0.0.7"],
+            "staging task left out"
+        );
+        let ptr_name = Name::from(std::net::IpAddr::from_str("fd01:b::1:8000:2").unwrap());
+        let ptr = zone_config()
+            .answer(
+                &index.snapshot(),
+                &ptr_name,
+                &LowerName::new(&ptr_name),
+                RecordType::PTR,
+            )
+            .expect("a PTR for a task address");
+        let h = crate::names::task_hash("web.1");
+        assert_eq!(
+            rdatas(&ptr.answers),
+            vec![format!("web-{h}-s3.marathon.mesos.")]
+        );
+        let other = Name::from(std::net::IpAddr::from_str("192.0.2.1").unwrap());
+        assert!(
+            zone_config()
+                .answer(
+                    &index.snapshot(),
+                    &other,
+                    &LowerName::new(&other),
+                    RecordType::PTR
+                )
+                .is_none(),
+            "unknown reverse names are forwarded"
+        );
+    }
+
+    #[test]
+    fn query_case_is_preserved() {
+        let mut index = ZoneIndex::new(naming());
+        index.apply(1, vec![Change::Task(task("/web", "web.1", "10.0.0.7"))]);
+        let a = ask(&index, "WeB.MaRaThOn.mesos.", RecordType::A);
+        assert_eq!(a.answers[0].name.to_string(), "WeB.MaRaThOn.mesos.");
+    }
+}

@@ -1,0 +1,155 @@
+//! The watch loop that feeds the index and publishes snapshots, and the staleness it
+//! reports. The only part of herald-dns that talks to etcd.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use registry::{Registry, Scope, WatchEvent, WatchOptions};
+use service::{Health, HealthStatus};
+use tokio::sync::watch;
+
+use crate::handler::SharedZone;
+use crate::index::{UpdateStats, ZoneIndex};
+use crate::metrics as m;
+
+/// What the feed knows about its own freshness.
+#[derive(Debug, Default)]
+pub struct FeedStatus {
+    inner: Mutex<StatusInner>,
+}
+
+#[derive(Debug, Default)]
+struct StatusInner {
+    loaded: bool,
+    connected: bool,
+    revision: i64,
+    last_confirmed: Option<Instant>,
+    last_error: Option<String>,
+}
+
+impl FeedStatus {
+    fn update(&self, f: impl FnOnce(&mut StatusInner)) {
+        if let Ok(mut inner) = self.inner.lock() {
+            f(&mut inner);
+        }
+    }
+
+    fn confirmed(&self, revision: i64) {
+        self.update(|s| {
+            s.connected = true;
+            s.revision = s.revision.max(revision);
+            s.last_confirmed = Some(Instant::now());
+            s.last_error = None;
+        });
+    }
+
+    /// True once the first full load is published.
+    pub fn loaded(&self) -> bool {
+        self.inner.lock().map(|s| s.loaded).unwrap_or(false)
+    }
+
+    /// How long since etcd last confirmed the index is current (`None` before the first
+    /// load).
+    pub fn staleness(&self) -> Option<Duration> {
+        let inner = self.inner.lock().ok()?;
+        inner.last_confirmed.map(|t| t.elapsed())
+    }
+
+    /// The `/healthz` verdict: down until loaded, degraded while etcd is unreachable.
+    pub fn health(&self) -> Health {
+        let Ok(inner) = self.inner.lock() else {
+            return Health {
+                status: HealthStatus::Down,
+                checks: serde_json::json!({"error": "status lock poisoned"}),
+            };
+        };
+        let staleness = inner.last_confirmed.map(|t| t.elapsed().as_secs_f64());
+        let status = match (inner.loaded, inner.connected) {
+            (false, _) => HealthStatus::Down,
+            (true, false) => HealthStatus::Degraded,
+            (true, true) => HealthStatus::Ok,
+        };
+        Health {
+            status,
+            checks: serde_json::json!({
+                "index_loaded": inner.loaded,
+                "registry_connected": inner.connected,
+                "revision": inner.revision,
+                "staleness_seconds": staleness,
+                "last_error": inner.last_error,
+            }),
+        }
+    }
+}
+
+/// Runs the feed until the watch ends: full load, then incremental updates, each
+/// published atomically to `zone`. `ready` turns true after the first full load.
+pub async fn run(
+    registry: Registry,
+    mut index: ZoneIndex,
+    zone: SharedZone,
+    status: Arc<FeedStatus>,
+    ready: watch::Sender<bool>,
+) {
+    let mut watch = registry.watch(Scope::All, WatchOptions::default());
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            event = watch.next() => {
+                let Some(event) = event else { break };
+                match event {
+                    WatchEvent::Resynced(snapshot) => {
+                        for (key, reason) in &snapshot.invalid {
+                            tracing::warn!(%key, %reason, "skipping a record that does not decode");
+                        }
+                        let revision = snapshot.revision;
+                        let tasks = snapshot.tasks.into_iter().map(|v| v.record);
+                        let apps = snapshot.apps.into_iter().map(|v| v.record);
+                        let stats = index.load(revision, tasks, apps);
+                        publish(&index, &zone, &stats);
+                        status.update(|s| s.loaded = true);
+                        status.confirmed(revision);
+                        tracing::info!(revision, families = stats.families, "index loaded");
+                        ready.send_replace(true);
+                    }
+                    WatchEvent::Changes { revision, changes } => {
+                        metrics::counter!(m::CHANGES).increment(changes.len() as u64);
+                        let stats = index.apply(revision, changes);
+                        publish(&index, &zone, &stats);
+                        status.confirmed(revision);
+                    }
+                    WatchEvent::Live { revision } => status.confirmed(revision),
+                    WatchEvent::Disconnected { error } => {
+                        tracing::warn!(%error, "registry unreachable; answering from the last index");
+                        status.update(|s| {
+                            s.connected = false;
+                            s.last_error = Some(error);
+                        });
+                    }
+                }
+            }
+            _ = ticker.tick() => {}
+        }
+        let (connected, staleness) = match status.inner.lock() {
+            Ok(s) => (s.connected, s.last_confirmed.map(|t| t.elapsed())),
+            Err(_) => (false, None),
+        };
+        metrics::gauge!(m::CONNECTED).set(if connected { 1.0 } else { 0.0 });
+        if let Some(staleness) = staleness {
+            metrics::gauge!(m::STALENESS).set(staleness.as_secs_f64());
+        }
+    }
+}
+
+fn publish(index: &ZoneIndex, zone: &SharedZone, stats: &UpdateStats) {
+    let snapshot = index.snapshot();
+    metrics::gauge!(m::INDEX_NAMES).set(snapshot.names.len() as f64);
+    metrics::gauge!(m::INDEX_TASKS).set(snapshot.tasks.len() as f64);
+    metrics::gauge!(m::LABEL_COLLISIONS).set(index.collisions() as f64);
+    for (name, apps) in &stats.new_collisions {
+        let apps: Vec<&str> = apps.iter().map(|a| a.as_str()).collect();
+        tracing::warn!(%name, ?apps, "several app ids map to one DNS name; their tasks are merged");
+        metrics::counter!(m::LABEL_COLLISIONS_TOTAL).increment(1);
+    }
+    zone.store(Some(snapshot));
+}

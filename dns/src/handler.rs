@@ -1,0 +1,163 @@
+//! The hickory request handler: zone answers from the current snapshot, everything else
+//! through the forwarder for clients in the recursion ACL, REFUSED for the rest.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwapOption;
+use hickory_proto::op::{Edns, MessageType, Metadata, OpCode, ResponseCode};
+use hickory_proto::rr::Record;
+use hickory_server::net::runtime::Time;
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::zone_handler::{Catalog, MessageResponseBuilder};
+use ipnet::IpNet;
+
+use crate::answer::ZoneConfig;
+use crate::index::ZoneSnapshot;
+
+/// Largest UDP payload Herald advertises or fills (the DNS Flag Day 2020 value).
+pub const MAX_UDP_PAYLOAD: u16 = 1232;
+
+/// The zone state every DNS runtime reads: swapped atomically by the feed.
+pub type SharedZone = Arc<ArcSwapOption<ZoneSnapshot>>;
+
+/// Handles one DNS request. One per DNS runtime (each has its own forwarder).
+#[derive(Clone)]
+pub struct DnsHandler {
+    zone: SharedZone,
+    config: Arc<ZoneConfig>,
+    forwarder: Option<Arc<Catalog>>,
+    allow_recursion: Arc<Vec<IpNet>>,
+}
+
+impl DnsHandler {
+    /// A handler answering `config`'s zone from `zone`, forwarding through `forwarder`.
+    pub fn new(
+        zone: SharedZone,
+        config: Arc<ZoneConfig>,
+        forwarder: Option<Arc<Catalog>>,
+        allow_recursion: Arc<Vec<IpNet>>,
+    ) -> Self {
+        DnsHandler {
+            zone,
+            config,
+            forwarder,
+            allow_recursion,
+        }
+    }
+
+    /// True when `ip` may use forwarding (there are upstreams and it is in the ACL).
+    pub fn may_recurse(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        self.forwarder.is_some() && self.allow_recursion.iter().any(|net| net.contains(&ip))
+    }
+
+    async fn respond<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        mut response: R,
+    ) -> ResponseInfo {
+        if request.metadata.message_type != MessageType::Query
+            || request.metadata.op_code != OpCode::Query
+        {
+            return error(request, response, ResponseCode::NotImp).await;
+        }
+        let Ok(info) = request.request_info() else {
+            return error(request, response, ResponseCode::FormErr).await;
+        };
+        let Some(zone) = self.zone.load_full() else {
+            return error(request, response, ResponseCode::ServFail).await;
+        };
+        let query = info.query;
+        let qname = query.original().name();
+        let Some(answer) = self
+            .config
+            .answer(&zone, qname, query.name(), query.query_type())
+        else {
+            if self.may_recurse(request.src().ip())
+                && let Some(forwarder) = &self.forwarder
+            {
+                return forwarder.handle_request::<R, T>(request, response).await;
+            }
+            return error(request, response, ResponseCode::Refused).await;
+        };
+        let edns = request.edns.as_ref().map(|req| {
+            let mut edns = Edns::new();
+            edns.set_max_payload(req.max_payload().clamp(512, MAX_UDP_PAYLOAD));
+            edns.set_version(0);
+            edns
+        });
+        let mut builder = MessageResponseBuilder::from_message_request(request);
+        if let Some(edns) = &edns {
+            builder.edns(edns);
+        }
+        let mut metadata = Metadata::response_from_request(&request.metadata);
+        metadata.authoritative = true;
+        metadata.recursion_available = self.may_recurse(request.src().ip());
+        metadata.response_code = answer.rcode;
+        let message = builder.build(
+            metadata,
+            answer.answers.iter(),
+            answer.authority.iter(),
+            std::iter::empty::<&Record>(),
+            answer.additional.iter(),
+        );
+        match response.send_response(message).await {
+            Ok(info) => info,
+            Err(e) => {
+                tracing::debug!(error = %e, "sending a response failed");
+                let mut metadata = Metadata::response_from_request(&request.metadata);
+                metadata.response_code = ResponseCode::ServFail;
+                ResponseInfo::from(hickory_proto::op::Header {
+                    metadata,
+                    counts: Default::default(),
+                })
+            }
+        }
+    }
+}
+
+async fn error<R: ResponseHandler>(
+    request: &Request,
+    mut response: R,
+    code: ResponseCode,
+) -> ResponseInfo {
+    let builder = MessageResponseBuilder::from_message_request(request);
+    let message = builder.error_msg(&request.metadata, code);
+    match response.send_response(message).await {
+        Ok(info) => info,
+        Err(e) => {
+            tracing::debug!(error = %e, "sending an error response failed");
+            let mut metadata = Metadata::response_from_request(&request.metadata);
+            metadata.response_code = code;
+            ResponseInfo::from(hickory_proto::op::Header {
+                metadata,
+                counts: Default::default(),
+            })
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl RequestHandler for DnsHandler {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        response_handle: R,
+    ) -> ResponseInfo {
+        let start = Instant::now();
+        let info = self.respond::<R, T>(request, response_handle).await;
+        let qtype: &'static str = request
+            .queries
+            .queries()
+            .first()
+            .map(|q| q.query_type().into())
+            .unwrap_or("none");
+        crate::metrics::query(qtype, info.response_code, start.elapsed());
+        info
+    }
+}

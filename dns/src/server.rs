@@ -1,0 +1,223 @@
+//! Runtimes and sockets: the feed and HTTP on the main runtime; DNS on one
+//! single-threaded runtime per core, each with its own `SO_REUSEPORT` UDP socket and TCP
+//! listener, so the query path never shares a lock or a thread with etcd work.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use arc_swap::ArcSwapOption;
+use hickory_server::Server;
+use hickory_server::proto::rr::{LowerName, Name};
+use hickory_server::resolver::config::{NameServerConfig, ResolverOpts};
+use hickory_server::store::forwarder::{ForwardConfig, ForwardZoneHandler};
+use hickory_server::zone_handler::Catalog;
+use ipnet::IpNet;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio_util::sync::CancellationToken;
+
+use crate::answer::ZoneConfig;
+use crate::config::Config;
+use crate::feed::{self, FeedStatus};
+use crate::handler::{DnsHandler, SharedZone};
+use crate::http::{self, ApiState};
+use crate::index::ZoneIndex;
+use crate::udp;
+
+/// Idle TCP connections are closed after this.
+const TCP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs herald-dns until SIGINT/SIGTERM.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let naming = config.naming()?;
+    let zone_config = Arc::new(config.zone()?);
+    let upstreams = config.upstreams()?;
+    let registry = config.etcd.connect().await?;
+    let zone: SharedZone = Arc::new(ArcSwapOption::empty());
+    let status = Arc::new(FeedStatus::default());
+    let (ready_tx, mut ready) = tokio::sync::watch::channel(false);
+    tokio::spawn(feed::run(
+        registry,
+        ZoneIndex::new(naming.clone()),
+        zone.clone(),
+        status.clone(),
+        ready_tx,
+    ));
+
+    let shutdown = CancellationToken::new();
+    let listener = tokio::net::TcpListener::bind(config.http_listen)
+        .await
+        .with_context(|| format!("binding HTTP to {}", config.http_listen))?;
+    tracing::info!(address = %listener.local_addr()?, "HTTP API listening");
+    let api = ApiState {
+        zone: zone.clone(),
+        naming: Arc::new(naming),
+        zone_config: zone_config.clone(),
+        config: Arc::new(config.clone()),
+        upstreams: upstreams.clone(),
+        status: status.clone(),
+    };
+    let http_shutdown = shutdown.clone().cancelled_owned();
+    let http_task = tokio::spawn(service::serve(listener, http::router(api), http_shutdown));
+
+    let signal = service::shutdown_signal();
+    tokio::pin!(signal);
+    tokio::select! {
+        _ = ready.wait_for(|loaded| *loaded) => {}
+        _ = &mut signal => {
+            shutdown.cancel();
+            return Ok(());
+        }
+    }
+    let acl = Arc::new(config.allow_recursion.clone());
+    let threads = start_dns(&config, zone, zone_config, upstreams, acl, &shutdown)?;
+    signal.await;
+    shutdown.cancel();
+    for thread in threads {
+        let _ = thread.join();
+    }
+    let _ = http_task.await;
+    Ok(())
+}
+
+/// Binds the sockets (errors surface here) and starts one DNS thread per socket pair.
+fn start_dns(
+    config: &Config,
+    zone: SharedZone,
+    zone_config: Arc<ZoneConfig>,
+    upstreams: Vec<SocketAddr>,
+    acl: Arc<Vec<IpNet>>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Vec<std::thread::JoinHandle<()>>> {
+    let threads = match config.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let mut address = config.dns_listen;
+    let mut sockets = Vec::with_capacity(threads);
+    for i in 0..threads {
+        let udp = bind(address, Type::DGRAM, Protocol::UDP)
+            .with_context(|| format!("binding DNS/UDP to {address}"))?;
+        if i == 0 {
+            // With port 0, every later socket must join the port the first one got.
+            address = udp
+                .local_addr()?
+                .as_socket()
+                .context("the UDP socket has no IP address")?;
+        }
+        let tcp = bind(address, Type::STREAM, Protocol::TCP)
+            .with_context(|| format!("binding DNS/TCP to {address}"))?;
+        tcp.listen(1024)?;
+        sockets.push((udp, tcp));
+    }
+    tracing::info!(%address, threads, upstreams = ?upstreams, "DNS listening");
+    let mut handles = Vec::with_capacity(threads);
+    for (i, (udp, tcp)) in sockets.into_iter().enumerate() {
+        let zone = zone.clone();
+        let zone_config = zone_config.clone();
+        let upstreams = upstreams.clone();
+        let acl = acl.clone();
+        let shutdown = shutdown.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("dns-{i}"))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(error) => {
+                        tracing::error!(%error, "cannot start a DNS runtime");
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    if let Err(error) =
+                        dns_loop(udp, tcp, zone, zone_config, &upstreams, acl, shutdown).await
+                    {
+                        tracing::error!(%error, "DNS thread failed");
+                    }
+                });
+            })?;
+        handles.push(handle);
+    }
+    Ok(handles)
+}
+
+async fn dns_loop(
+    udp: Socket,
+    tcp: Socket,
+    zone: SharedZone,
+    zone_config: Arc<ZoneConfig>,
+    upstreams: &[SocketAddr],
+    acl: Arc<Vec<IpNet>>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let udp = tokio::net::UdpSocket::from_std(udp.into())?;
+    let tcp = tokio::net::TcpListener::from_std(tcp.into())?;
+    let handler = DnsHandler::new(zone.clone(), zone_config, forwarder(upstreams)?, acl);
+    let fast = tokio::spawn(udp::serve(udp, Arc::new(handler.clone()), zone));
+    let mut server = Server::new(handler);
+    server.register_listener(tcp, TCP_TIMEOUT, 64);
+    let _abort_udp_on_exit = AbortOnDrop(fast);
+    tokio::select! {
+        result = server.block_until_done() => result?,
+        _ = shutdown.cancelled() => {
+            server.shutdown_gracefully().await?;
+        }
+    }
+    Ok(())
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn bind(address: SocketAddr, kind: Type, protocol: Protocol) -> anyhow::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(address), kind, Some(protocol))?;
+    socket.set_reuse_port(true)?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    Ok(socket)
+}
+
+/// A catalog forwarding every name to `upstreams` (None when there are none).
+fn forwarder(upstreams: &[SocketAddr]) -> anyhow::Result<Option<Arc<Catalog>>> {
+    if upstreams.is_empty() {
+        return Ok(None);
+    }
+    let name_servers = upstreams
+        .iter()
+        .map(|address| {
+            let mut server = NameServerConfig::udp_and_tcp(address.ip());
+            for connection in &mut server.connections {
+                connection.port = address.port();
+            }
+            server
+        })
+        .collect();
+    let config = ForwardConfig {
+        name_servers,
+        options: Some(ResolverOpts::default()),
+    };
+    let handler = ForwardZoneHandler::builder_tokio(config)
+        .with_origin(Name::root())
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot build the forwarder: {e}"))?;
+    let mut catalog = Catalog::new();
+    catalog.upsert(LowerName::from(Name::root()), vec![Arc::new(handler)]);
+    Ok(Some(Arc::new(catalog)))
+}

@@ -1,0 +1,212 @@
+//! The UDP loop, with the fast path for the hot case.
+//!
+//! Every query first goes through the hickory-based slow path ([`DnsHandler`]). When its
+//! answer is authoritative (from the zone), the wire bytes are cached, keyed by the query's
+//! bytes after the ID (so question case, flags and EDNS are all part of the key) and by
+//! whether the client may recurse (the RA bit). A later identical query is answered by
+//! copying the cached bytes and patching the ID: byte-identical to the slow path by
+//! construction. The cache belongs to one DNS thread and is dropped whenever a new zone
+//! snapshot is published.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::Record;
+use hickory_proto::serialize::binary::BinEncoder;
+use hickory_server::net::NetError;
+use hickory_server::net::runtime::TokioTime;
+use hickory_server::net::xfer::Protocol;
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::zone_handler::MessageResponse;
+use tokio::net::UdpSocket;
+
+use crate::handler::{DnsHandler, SharedZone};
+use crate::index::ZoneSnapshot;
+
+/// Queries longer than this are never cached (a name is at most 255 octets).
+const MAX_CACHED_QUERY: usize = 300;
+/// Entries per thread before the cache starts over.
+const MAX_ENTRIES: usize = 100_000;
+
+/// One cached answer.
+struct Cached {
+    wire: Vec<u8>,
+    qtype: &'static str,
+    rcode: ResponseCode,
+}
+
+/// Cached answers for one zone snapshot.
+#[derive(Default)]
+struct AnswerCache {
+    snapshot: Option<Arc<ZoneSnapshot>>,
+    /// Query bytes after the ID -> answer; one map per value of "may recurse".
+    entries: [HashMap<Vec<u8>, Cached>; 2],
+}
+
+type SharedCache = Arc<Mutex<AnswerCache>>;
+
+/// Serves DNS over UDP on `socket` until the task is dropped.
+pub async fn serve(socket: UdpSocket, handler: Arc<DnsHandler>, zone: SharedZone) {
+    let socket = Arc::new(socket);
+    let cache: SharedCache = Arc::default();
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let (len, src) = match socket.recv_from(&mut buf).await {
+            Ok(r) => r,
+            Err(error) => {
+                tracing::debug!(%error, "UDP receive failed");
+                continue;
+            }
+        };
+        let query = &buf[..len];
+        if len < 12 || query[2] & 0x80 != 0 {
+            continue; // not a query
+        }
+        let recurse = handler.may_recurse(src.ip());
+        if let Some(wire) = cached(&cache, &zone, recurse, query) {
+            if let Err(error) = socket.send_to(&wire, src).await {
+                tracing::debug!(%error, "UDP send failed");
+            }
+            continue;
+        }
+        let Ok(request) = Request::from_bytes(query.to_vec(), src, Protocol::Udp) else {
+            continue;
+        };
+        let responder = UdpResponder {
+            socket: socket.clone(),
+            dst: src,
+            cache: cacheable(query).then(|| (cache.clone(), recurse, query[2..].to_vec())),
+            zone: zone.load_full(),
+            qtype: query_type(&request),
+        };
+        let handler = handler.clone();
+        // Forwarded queries wait on upstreams: never hold up the receive loop.
+        tokio::spawn(async move {
+            handler
+                .handle_request::<UdpResponder, TokioTime>(&request, responder)
+                .await;
+        });
+    }
+}
+
+fn query_type(request: &Request) -> &'static str {
+    request
+        .queries
+        .queries()
+        .first()
+        .map(|q| q.query_type().into())
+        .unwrap_or("none")
+}
+
+/// A plain query: one question, no answer/authority records, at most an OPT without
+/// options, opcode QUERY.
+fn cacheable(query: &[u8]) -> bool {
+    let count = |i: usize| u16::from_be_bytes([query[i], query[i + 1]]);
+    query.len() <= MAX_CACHED_QUERY
+        && query[2] & 0x78 == 0
+        && count(4) == 1
+        && count(6) == 0
+        && count(8) == 0
+        && count(10) <= 1
+}
+
+/// The cached answer to `query` with its ID patched in, if any.
+fn cached(cache: &SharedCache, zone: &SharedZone, recurse: bool, query: &[u8]) -> Option<Vec<u8>> {
+    if !cacheable(query) {
+        return None;
+    }
+    let start = Instant::now();
+    let current = zone.load();
+    let mut cache = cache.lock().ok()?;
+    let fresh = match (&cache.snapshot, current.as_ref()) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    };
+    if !fresh {
+        cache.entries = Default::default();
+        cache.snapshot = current.as_ref().map(Arc::clone);
+        return None;
+    }
+    let hit = cache.entries[usize::from(recurse)].get(&query[2..])?;
+    let mut wire = hit.wire.clone();
+    wire[0] = query[0];
+    wire[1] = query[1];
+    crate::metrics::query(hit.qtype, hit.rcode, start.elapsed());
+    metrics::counter!(crate::metrics::FAST_PATH_HITS).increment(1);
+    Some(wire)
+}
+
+/// Sends the slow path's answer and offers it to the cache.
+#[derive(Clone)]
+struct UdpResponder {
+    socket: Arc<UdpSocket>,
+    dst: SocketAddr,
+    cache: Option<(SharedCache, bool, Vec<u8>)>,
+    zone: Option<Arc<ZoneSnapshot>>,
+    qtype: &'static str,
+}
+
+#[async_trait::async_trait]
+impl ResponseHandler for UdpResponder {
+    async fn send_response<'a>(
+        &mut self,
+        response: MessageResponse<
+            '_,
+            'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+        >,
+    ) -> Result<ResponseInfo, NetError> {
+        let (info, wire) = encode(response)?;
+        self.socket.send_to(&wire, self.dst).await?;
+        let authoritative = info.authoritative
+            && matches!(
+                info.response_code,
+                ResponseCode::NoError | ResponseCode::NXDomain
+            );
+        if let (true, Some((cache, recurse, key)), Some(zone)) =
+            (authoritative, self.cache.take(), self.zone.as_ref())
+            && let Ok(mut cache) = cache.lock()
+            && cache
+                .snapshot
+                .as_ref()
+                .is_some_and(|s| Arc::ptr_eq(s, zone))
+        {
+            let entries = &mut cache.entries[usize::from(recurse)];
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+            let rcode = info.response_code;
+            let qtype = self.qtype;
+            entries.insert(key, Cached { wire, qtype, rcode });
+        }
+        Ok(info)
+    }
+}
+
+/// Encodes a response exactly as hickory's own UDP path does (size limit from the
+/// response's EDNS, 512 without; TC when it does not fit).
+pub fn encode<'a>(
+    response: MessageResponse<
+        '_,
+        'a,
+        impl Iterator<Item = &'a Record> + Send + 'a,
+        impl Iterator<Item = &'a Record> + Send + 'a,
+        impl Iterator<Item = &'a Record> + Send + 'a,
+        impl Iterator<Item = &'a Record> + Send + 'a,
+    >,
+) -> Result<(ResponseInfo, Vec<u8>), NetError> {
+    let max = response.edns().map_or(512, |e| e.max_payload());
+    let mut wire = Vec::with_capacity(512);
+    let mut encoder = BinEncoder::new(&mut wire);
+    encoder.set_max_size(max);
+    let info = response
+        .destructive_emit(&mut encoder)
+        .map_err(|e| NetError::from(std::io::Error::other(e.to_string())))?;
+    Ok((info, wire))
+}

@@ -1,0 +1,150 @@
+//! herald-dns with other real DNS software: forwarding to a real Knot upstream, the
+//! recursion ACL, and glibc's resolver (`getent hosts`).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+
+use common::{Herald, answers, dig_at, eventually, free_port, put, task};
+use registry::harness::EtcdServer;
+
+const ZONE: &str = "$ORIGIN svc.test.
+$TTL 60
+@   IN SOA ns1.svc.test. hostmaster.svc.test. 1 3600 600 86400 60
+@   IN NS  ns1.svc.test.
+ns1 IN A 127.0.0.1
+web IN A 10.0.0.1
+web IN A 10.0.0.2
+";
+
+/// knotd serving svc.test on a free loopback port, stopped on drop.
+struct Knot {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Knot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_knot() -> Knot {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let d = dir.path().display();
+    std::fs::write(dir.path().join("svc.test.zone"), ZONE).unwrap();
+    let conf = format!(
+        "server:\n    listen: 127.0.0.1@{port}\n    rundir: {d}\n    pidfile: {d}/knot.pid\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
+database:\n    storage: {d}\ncontrol:\n    listen: {d}/knot.sock\nlog:\n  - target: stderr\n    any: warning\n\
+zone:\n  - domain: svc.test\n    file: {d}/svc.test.zone\n    journal-content: none\n    zonefile-sync: -1\n"
+    );
+    let conf_path = dir.path().join("knot.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let child = Command::new("/usr/sbin/knotd")
+        .arg("-c")
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    eventually("knotd answers", || {
+        dig_at(addr, &["web.svc.test", "A"]).contains("10.0.0.1")
+    });
+    Knot {
+        child,
+        port,
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn forwards_names_outside_the_zone_to_a_real_upstream() {
+    let knot = start_knot();
+    let etcd = EtcdServer::start().await.unwrap();
+    let upstream = format!("127.0.0.1:{}", knot.port);
+    let herald = Herald::start(&etcd, &["--upstream", &upstream]);
+    let out = herald.dig(&["+noall", "+answer", "web.svc.test", "A"]);
+    assert_eq!(answers(&out), vec!["10.0.0.1", "10.0.0.2"]);
+    let nx = herald.dig(&["nope.svc.test", "A"]);
+    assert!(nx.contains("status: NXDOMAIN"), "{nx}");
+}
+
+#[tokio::test]
+async fn clients_outside_the_recursion_acl_are_refused() {
+    let knot = start_knot();
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    put(&registry, vec![task("/web", "web.t1", "127.0.0.9", &[])]).await;
+    let upstream = format!("127.0.0.1:{}", knot.port);
+    let herald = Herald::start(
+        &etcd,
+        &["--upstream", &upstream, "--allow-recursion", "10.0.0.0/8"],
+    );
+    let out = herald.dig(&["web.svc.test", "A"]);
+    assert!(out.contains("status: REFUSED"), "{out}");
+    let own = herald.dig(&["+noall", "+answer", "web.marathon.mesos", "A"]);
+    assert_eq!(
+        answers(&own),
+        vec!["127.0.0.9"],
+        "zone answers need no recursion"
+    );
+}
+
+/// glibc reads only /etc/resolv.conf: run getent in a private mount namespace with a
+/// resolv.conf pointing at a Herald on port 53 of a private loopback address.
+#[tokio::test]
+async fn glibc_resolves_through_herald() {
+    let unshare_works = Command::new("unshare")
+        .args(["-m", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"));
+    if !unshare_works || !is_root {
+        eprintln!("skipping: needs root and unshare -m to bind port 53 and a resolv.conf");
+        return;
+    }
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    put(
+        &registry,
+        vec![task("/prod/web", "prod_web.t1", "127.0.0.9", &[])],
+    )
+    .await;
+    let ip = format!(
+        "127.53.{}.{}",
+        std::process::id() % 250 + 1,
+        free_port() % 250 + 1
+    );
+    let listen = format!("{ip}:53");
+    let herald = Herald::start_on(&ip, &etcd, &["--dns-listen", &listen], &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(
+        &resolv,
+        format!("nameserver {ip}\noptions timeout:2 attempts:1\n"),
+    )
+    .unwrap();
+    let script = format!(
+        "mount --bind {} /etc/resolv.conf && getent hosts web-prod.marathon.mesos",
+        resolv.display()
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("127.0.0.9"),
+        "getent: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("web-prod.marathon.mesos"), "{stdout}");
+    drop(herald);
+}

@@ -1,0 +1,165 @@
+//! Shared test fixtures: a real etcd, the real herald-dns binary, real DNS clients.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use registry::harness::EtcdServer;
+use registry::{
+    AppId, Health, Protocol, Registry, Stamp, TaskPort, TaskRecord, TaskState, Write, WriteOp,
+};
+
+/// A port free for both UDP and TCP on 127.0.0.1.
+pub fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A running herald-dns process, killed on drop.
+pub struct Herald {
+    child: Child,
+    pub dns: SocketAddr,
+    pub http: SocketAddr,
+}
+
+impl Drop for Herald {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Herald {
+    /// Starts herald-dns against `etcd` with extra flags, and waits until it answers.
+    pub fn start(etcd: &EtcdServer, extra: &[&str]) -> Herald {
+        Self::start_on("127.0.0.1", etcd, extra, &[])
+    }
+
+    /// Same, on a given loopback IP, with extra environment variables.
+    pub fn start_on(ip: &str, etcd: &EtcdServer, extra: &[&str], env: &[(&str, &str)]) -> Herald {
+        let given = extra.iter().position(|a| *a == "--dns-listen");
+        let dns: SocketAddr = match given {
+            Some(i) => extra[i + 1].parse().unwrap(),
+            None => format!("{ip}:{}", free_port()).parse().unwrap(),
+        };
+        let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_herald-dns"));
+        command
+            .args(["--etcd-endpoints", &etcd.endpoint()])
+            .args(["--http-listen", &http.to_string()])
+            .env("HERALD_LOG", "warn,herald_registry=error");
+        if given.is_none() {
+            command.args(["--dns-listen", &dns.to_string()]);
+        }
+        if !extra.contains(&"--threads") {
+            command.args(["--threads", "2"]);
+        }
+        command.args(extra).envs(env.iter().copied());
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let herald = Herald { child, dns, http };
+        eventually("herald-dns answers", || {
+            herald.dig(&["mesos.", "SOA"]).contains("status: NOERROR")
+        });
+        herald
+    }
+
+    /// Runs `dig` against this server; returns its whole output.
+    pub fn dig(&self, args: &[&str]) -> String {
+        dig_at(self.dns, args)
+    }
+
+    /// GETs a path of the HTTP API with curl; returns the body.
+    pub fn get(&self, path: &str) -> String {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "--max-time",
+                "5",
+                &format!("http://{}{}", self.http, path),
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// Runs `dig @addr` with a short timeout.
+pub fn dig_at(addr: SocketAddr, args: &[&str]) -> String {
+    let out = Command::new("dig")
+        .arg(format!("@{}", addr.ip()))
+        .args(["-p", &addr.port().to_string(), "+time=2", "+tries=1"])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The rdata of every answer line of a `dig +noall +answer` output, sorted.
+pub fn answers(output: &str) -> Vec<String> {
+    let mut out: Vec<String> = output
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+        .map(|l| l.split_whitespace().skip(4).collect::<Vec<_>>().join(" "))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Polls `check` until it holds (20 s deadline).
+pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// A running host-networking task with named tcp ports on host ports.
+pub fn task(app: &str, id: &str, agent_ip: &str, ports: &[(&str, u16)]) -> TaskRecord {
+    TaskRecord {
+        app_id: AppId::parse(app).unwrap(),
+        task_id: id.into(),
+        instance_id: None,
+        agent_id: Some("2f3a9d0c-1111-4d7e-8a3b-5c2b1f0e9d77-S3".into()),
+        host: agent_ip.into(),
+        agent_ips: vec![agent_ip.parse().unwrap()],
+        task_ips: vec![],
+        ports: ports
+            .iter()
+            .map(|(name, port)| TaskPort {
+                name: Some(name.to_string()),
+                protocols: vec![Protocol::Tcp],
+                container_port: None,
+                host_port: Some(*port),
+                service_port: None,
+            })
+            .collect(),
+        state: TaskState::Running,
+        health: Health::Unknown,
+        app_version: None,
+        updated_at: Stamp::now(),
+    }
+}
+
+/// Writes task records.
+pub async fn put(registry: &Registry, tasks: Vec<TaskRecord>) {
+    let ops = tasks
+        .into_iter()
+        .map(|t| WriteOp::newer(Write::PutTask(t)))
+        .collect();
+    registry.apply(ops).await.unwrap();
+}

@@ -1,0 +1,399 @@
+//! herald-dns end to end: real etcd, the real binary, dig.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Herald, answers, eventually, put, task};
+use registry::harness::EtcdServer;
+use registry::{Stamp, Write, WriteOp};
+
+#[tokio::test]
+async fn mesos_dns_names_answer_over_udp_and_tcp() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    let api = task(
+        "/prod/web/api",
+        "prod_web_api.t1",
+        "127.0.0.7",
+        &[("http", 31000), ("admin", 31001)],
+    );
+    put(&registry, vec![api.clone()]).await;
+    let herald = Herald::start(&etcd, &[]);
+    let h = herald_dns::names::task_hash("prod_web_api.t1");
+    let canonical = format!("api-web-prod-{h}-s3");
+
+    let a = herald.dig(&["+noall", "+answer", "api-web-prod.marathon.mesos", "A"]);
+    assert_eq!(answers(&a), vec!["127.0.0.7"]);
+    let slave = herald.dig(&[
+        "+noall",
+        "+answer",
+        "api-web-prod.marathon.slave.mesos",
+        "A",
+    ]);
+    assert_eq!(answers(&slave), vec!["127.0.0.7"]);
+    let canon = herald.dig(&[
+        "+noall",
+        "+answer",
+        &format!("{canonical}.marathon.mesos"),
+        "A",
+    ]);
+    assert_eq!(answers(&canon), vec!["127.0.0.7"]);
+
+    let srv = herald.dig(&[
+        "+noall",
+        "+answer",
+        "+additional",
+        "_api-web-prod._tcp.marathon.mesos",
+        "SRV",
+    ]);
+    let lines = answers(&srv);
+    assert!(
+        lines.contains(&format!("0 1 31000 {canonical}.marathon.mesos.")),
+        "{srv}"
+    );
+    assert!(
+        lines.contains(&format!("0 1 31001 {canonical}.marathon.mesos.")),
+        "{srv}"
+    );
+    assert!(
+        lines.contains(&"127.0.0.7".to_string()),
+        "additional carries the target: {srv}"
+    );
+    let named = herald.dig(&[
+        "+noall",
+        "+answer",
+        "_http._api-web-prod._tcp.marathon.mesos",
+        "SRV",
+    ]);
+    assert_eq!(
+        answers(&named),
+        vec![format!("0 1 31000 {canonical}.marathon.mesos.")]
+    );
+    let slave_udp = herald.dig(&[
+        "+noall",
+        "+answer",
+        "_api-web-prod._udp.marathon.slave.mesos",
+        "SRV",
+    ]);
+    assert_eq!(answers(&slave_udp).len(), 2);
+
+    // Negative answers carry the SOA; NODATA is not NXDOMAIN.
+    let nodata = herald.dig(&["api-web-prod.marathon.mesos", "AAAA"]);
+    assert!(nodata.contains("status: NOERROR"), "{nodata}");
+    assert!(
+        nodata.contains("ANSWER: 0") && nodata.contains("AUTHORITY: 1"),
+        "{nodata}"
+    );
+    let nx = herald.dig(&["missing.marathon.mesos", "A"]);
+    assert!(
+        nx.contains("status: NXDOMAIN") && nx.contains("IN\tSOA"),
+        "{nx}"
+    );
+    let srv_miss = herald.dig(&["_api-web-prod._udp.marathon.mesos", "SRV"]);
+    assert!(srv_miss.contains("AUTHORITY: 1"), "{srv_miss}");
+    let apex = herald.dig(&["+noall", "+answer", "mesos", "SOA"]);
+    assert!(apex.contains("ns1.mesos. root.ns1.mesos."), "{apex}");
+
+    // Case kept, EDNS echoed with at most 1232, flags authoritative, TCP works.
+    let mixed = herald.dig(&["+bufsize=4096", "Api-Web-PROD.Marathon.Mesos", "A"]);
+    assert!(mixed.contains("Api-Web-PROD.Marathon.Mesos."), "{mixed}");
+    assert!(mixed.contains("udp: 1232"), "{mixed}");
+    assert!(mixed.contains("flags: qr aa rd"), "{mixed}");
+    let tcp = herald.dig(&[
+        "+tcp",
+        "+noall",
+        "+answer",
+        "api-web-prod.marathon.mesos",
+        "A",
+    ]);
+    assert_eq!(answers(&tcp), vec!["127.0.0.7"]);
+
+    // PTR for the task address.
+    let ptr = herald.dig(&["+noall", "+answer", "-x", "127.0.0.7"]);
+    assert_eq!(answers(&ptr), vec![format!("{canonical}.marathon.mesos.")]);
+
+    // kdig agrees.
+    let out = std::process::Command::new("kdig")
+        .arg(format!("@{}", herald.dns.ip()))
+        .args([
+            "-p",
+            &herald.dns.port().to_string(),
+            "+short",
+            "api-web-prod.marathon.mesos",
+            "A",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "127.0.0.7");
+
+    // A change written to etcd shows up, a removal disappears.
+    put(
+        &registry,
+        vec![task(
+            "/prod/web/api",
+            "prod_web_api.t2",
+            "127.0.0.8",
+            &[("http", 31002)],
+        )],
+    )
+    .await;
+    eventually("second task served", || {
+        answers(&herald.dig(&["+noall", "+answer", "api-web-prod.marathon.mesos", "A"])).len() == 2
+    });
+    let remove = WriteOp::newer(Write::RemoveTask {
+        app_id: api.app_id.clone(),
+        task_id: api.task_id.clone(),
+        reason: "test".into(),
+        at: Stamp::now(),
+    });
+    registry.apply(vec![remove]).await.unwrap();
+    eventually("first task gone", || {
+        answers(&herald.dig(&["+noall", "+answer", "api-web-prod.marathon.mesos", "A"]))
+            == vec!["127.0.0.8"]
+    });
+}
+
+#[tokio::test]
+async fn big_answers_truncate_over_udp_and_come_whole_over_tcp() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    let tasks = (0..80)
+        .map(|i| {
+            task(
+                "/big",
+                &format!("big.{i}"),
+                &format!("127.0.1.{}", i + 1),
+                &[("http", 31000)],
+            )
+        })
+        .collect();
+    put(&registry, tasks).await;
+    let herald = Herald::start(&etcd, &[]);
+    eventually("all tasks loaded", || {
+        answers(&herald.dig(&["+tcp", "+noall", "+answer", "big.marathon.mesos", "A"])).len() == 80
+    });
+    let udp = herald.dig(&["+noedns", "+ignore", "big.marathon.mesos", "A"]);
+    assert!(udp.contains(" tc"), "TC set over UDP without EDNS: {udp}");
+    let tcp = herald.dig(&[
+        "+tcp",
+        "+noall",
+        "+answer",
+        "_big._tcp.marathon.mesos",
+        "SRV",
+    ]);
+    assert_eq!(answers(&tcp).len(), 80);
+}
+
+#[tokio::test]
+async fn http_api_matches_mesos_dns_and_hides_secrets() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    put(
+        &registry,
+        vec![task("/web", "web.t1", "127.0.0.9", &[("http", 31500)])],
+    )
+    .await;
+    let herald = Herald::start_on(
+        "127.0.0.1",
+        &etcd,
+        &[],
+        &[("HERALD_ETCD_PASSWORD", "s3cret-pw")],
+    );
+    let hosts: serde_json::Value =
+        serde_json::from_str(&herald.get("/v1/hosts/web.marathon.mesos")).unwrap();
+    assert_eq!(
+        hosts,
+        serde_json::json!([{"host": "web.marathon.mesos.", "ip": "127.0.0.9"}])
+    );
+    let miss: serde_json::Value =
+        serde_json::from_str(&herald.get("/v1/hosts/nope.marathon.mesos")).unwrap();
+    assert_eq!(miss, serde_json::json!([{"host": "", "ip": ""}]));
+    let services: serde_json::Value =
+        serde_json::from_str(&herald.get("/v1/services/_web._tcp.marathon.mesos")).unwrap();
+    assert_eq!(services[0]["port"], "31500");
+    assert_eq!(services[0]["ip"], "127.0.0.9");
+    assert_eq!(services[0]["service"], "_web._tcp.marathon.mesos.");
+    let config = herald.get("/v1/config");
+    assert!(config.contains("\"Domain\":\"mesos\""), "{config}");
+    assert!(!config.contains("s3cret-pw"), "{config}");
+    let version: serde_json::Value = serde_json::from_str(&herald.get("/v1/version")).unwrap();
+    assert!(version["Version"].is_string());
+    let enumerate: serde_json::Value = serde_json::from_str(&herald.get("/v1/enumerate")).unwrap();
+    assert_eq!(enumerate["frameworks"][0]["tasks"][0]["id"], "web.t1");
+    herald.dig(&["web.marathon.mesos", "A"]);
+    let metrics = herald.get("/metrics");
+    assert!(metrics.contains("herald_dns_queries_total"), "{metrics}");
+    assert!(metrics.contains("herald_dns_index_names"), "{metrics}");
+    let health: serde_json::Value = serde_json::from_str(&herald.get("/healthz")).unwrap();
+    assert_eq!(health["status"], "ok");
+}
+
+#[tokio::test]
+async fn keeps_answering_and_reports_staleness_while_etcd_is_down() {
+    let mut etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    put(&registry, vec![task("/web", "web.t1", "127.0.0.9", &[])]).await;
+    let herald = Herald::start(&etcd, &[]);
+    etcd.kill();
+    eventually("healthz degraded", || {
+        herald.get("/healthz").contains("\"degraded\"")
+    });
+    let a = herald.dig(&["+noall", "+answer", "web.marathon.mesos", "A"]);
+    assert_eq!(answers(&a), vec!["127.0.0.9"]);
+    assert!(
+        herald
+            .get("/metrics")
+            .contains("herald_dns_staleness_seconds")
+    );
+}
+
+/// Mesos-DNS's own fixture (§5.1/§5.3): `liquor-store` on a container network, ports
+/// http/80 and https/443 (no host ports), agent `...-2410-0`.
+#[tokio::test]
+async fn mesos_dns_liquor_store_vectors() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    let mut t = task(
+        "/liquor-store",
+        "liquor-store.b8db9f73-562f-11e4-a088-c20493233aa5",
+        "127.0.0.11",
+        &[],
+    );
+    t.agent_id = Some("20140803-194229-1681915402-5050-2410-0".into());
+    t.task_ips = vec!["127.3.0.1".parse().unwrap()];
+    for (name, number) in [("http", 80), ("https", 443)] {
+        t.ports.push(registry::TaskPort {
+            name: Some(name.into()),
+            protocols: vec![registry::Protocol::Tcp],
+            container_port: Some(number),
+            host_port: None,
+            service_port: None,
+        });
+    }
+    put(&registry, vec![t]).await;
+    let herald = Herald::start(&etcd, &[]);
+    let srv = herald.dig(&[
+        "+noall",
+        "+answer",
+        "+additional",
+        "_liquor-store._tcp.marathon.mesos",
+        "SRV",
+    ]);
+    assert_eq!(
+        answers(&srv),
+        vec![
+            "0 1 443 liquor-store-4dfjd-0.marathon.mesos.",
+            "0 1 80 liquor-store-4dfjd-0.marathon.mesos.",
+            "127.3.0.1",
+        ]
+    );
+    let https = herald.dig(&[
+        "+noall",
+        "+answer",
+        "_https._liquor-store._tcp.marathon.mesos",
+        "SRV",
+    ]);
+    assert_eq!(
+        answers(&https),
+        vec!["0 1 443 liquor-store-4dfjd-0.marathon.mesos."]
+    );
+    let a = herald.dig(&["+noall", "+answer", "liquor-store.marathon.mesos", "A"]);
+    assert_eq!(answers(&a), vec!["127.3.0.1"]);
+    let slave = herald.dig(&[
+        "+noall",
+        "+answer",
+        "liquor-store.marathon.slave.mesos",
+        "A",
+    ]);
+    assert_eq!(answers(&slave), vec!["127.0.0.11"]);
+    let udp = herald.dig(&[
+        "+noall",
+        "+answer",
+        "_liquor-store._udp.marathon.mesos",
+        "SRV",
+    ]);
+    assert!(answers(&udp).is_empty());
+    // IPSources [host]: the agent address instead.
+    let host_only = Herald::start(&etcd, &["--ip-sources", "host"]);
+    let a = host_only.dig(&["+noall", "+answer", "liquor-store.marathon.mesos", "A"]);
+    assert_eq!(answers(&a), vec!["127.0.0.11"]);
+    // The legacy dotted form, when asked for.
+    let legacy = Herald::start(&etcd, &["--legacy-names"]);
+    let a = legacy.dig(&["+noall", "+answer", "liquor-store.marathon.mesos", "A"]);
+    assert_eq!(answers(&a), vec!["127.3.0.1"]);
+}
+
+/// A raw DNS query: RD set, optionally an EDNS OPT advertising 4096 bytes.
+fn raw_query(id: u16, name: &str, qtype: u16, edns: bool) -> Vec<u8> {
+    let mut q = id.to_be_bytes().to_vec();
+    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, u8::from(edns)]);
+    for label in name.split('.').filter(|l| !l.is_empty()) {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.push(0);
+    q.extend_from_slice(&qtype.to_be_bytes());
+    q.extend_from_slice(&[0, 1]);
+    if edns {
+        q.extend_from_slice(&[0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0]);
+    }
+    q
+}
+
+fn exchange(server: std::net::SocketAddr, query: &[u8]) -> Vec<u8> {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .unwrap();
+    socket.send_to(query, server).unwrap();
+    let mut buf = [0u8; 4096];
+    let (len, _) = socket.recv_from(&mut buf).unwrap();
+    buf[..len].to_vec()
+}
+
+#[tokio::test]
+async fn fast_path_answers_are_byte_identical_to_the_slow_path() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    put(
+        &registry,
+        vec![task("/web", "web.t1", "127.0.0.9", &[("http", 31500)])],
+    )
+    .await;
+    // One DNS thread, so the second query surely meets the first one's cache.
+    let herald = Herald::start(&etcd, &["--threads", "1"]);
+    let hits = |h: &Herald| -> u64 {
+        h.get("/metrics")
+            .lines()
+            .find(|l| l.starts_with("herald_dns_fast_path_hits_total"))
+            .and_then(|l| l.split_whitespace().last()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let cases = [
+        ("WeB.marathon.mesos", 1, true),
+        ("web.marathon.mesos", 28, false),
+        ("_web._tcp.marathon.mesos", 33, true),
+        ("nope.marathon.mesos", 1, true),
+        ("mesos", 6, false),
+    ];
+    for (name, qtype, edns) in cases {
+        let before = hits(&herald);
+        let slow = exchange(herald.dns, &raw_query(0x1111, name, qtype, edns));
+        let fast = exchange(herald.dns, &raw_query(0x2222, name, qtype, edns));
+        assert_eq!(&fast[..2], &[0x22, 0x22], "{name}: the ID is patched");
+        assert_eq!(&fast[2..], &slow[2..], "{name}: same bytes after the ID");
+        assert!(
+            hits(&herald) > before,
+            "{name}: the second answer came from the fast path"
+        );
+    }
+    // A change invalidates cached answers.
+    put(&registry, vec![task("/web", "web.t2", "127.0.0.10", &[])]).await;
+    eventually("new task visible through the cache", || {
+        let answer = exchange(
+            herald.dns,
+            &raw_query(0x3333, "web.marathon.mesos", 1, false),
+        );
+        u16::from_be_bytes([answer[6], answer[7]]) == 2
+    });
+}
