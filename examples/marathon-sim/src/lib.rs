@@ -33,6 +33,9 @@
 //!   404 `{"message":"App '/x' does not exist"}`), `GET /v2/apps/{id}/tasks`,
 //!   `GET /v2/apps/{group}/*`, `GET /v2/tasks[?status=running]` (JSON, or `text/plain` with
 //!   `Accept: text/plain`), `GET /v2/info`, `GET /ping`.
+//! - `POST /v2/apps` (a Marathon app definition in the 1.4 or 1.10 shape; see
+//!   [`app_spec_from_definition`] for what is read), `PUT /v2/apps/{id}` (only
+//!   `{"instances": N}`), `DELETE /v2/apps/{id}`.
 //! - `GET /v2/events`: Server-Sent Events. Like Marathon (Jetty's `EventSourceServlet`) the
 //!   stream is only opened when one `Accept` header value is **exactly** `text/event-stream`;
 //!   anything else gets **405** "HTTP method GET is not supported by this URL". Repeated
@@ -79,6 +82,7 @@
 //!
 //! `TASK_KILLING` is only sent while [`SimConfig::task_killing`] is on (default).
 
+mod definition;
 mod server;
 mod state;
 mod stream;
@@ -92,6 +96,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::definition::app_spec_from_definition;
 use crate::state::Inner;
 
 /// The Marathon version whose JSON formats the simulator speaks.

@@ -1,6 +1,7 @@
 //! HTTP surface: Marathon's `/v2/*` endpoints (as the configured version renders them) and the
 //! simulator's own `/sim/*` control API.
 
+use crate::definition::app_spec_from_definition;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -62,8 +63,11 @@ fn router(inner: Shared) -> Router {
     Router::new()
         .route("/ping", get(ping))
         .route("/v2/info", get(info))
-        .route("/v2/apps", get(apps_index))
-        .route("/v2/apps/{*rest}", get(apps_show))
+        .route("/v2/apps", get(apps_index).post(apps_create))
+        .route(
+            "/v2/apps/{*rest}",
+            get(apps_show).put(apps_update).delete(apps_destroy),
+        )
         .route("/v2/tasks", get(tasks_index))
         .route("/v2/events", get(events))
         .route(
@@ -252,6 +256,74 @@ async fn apps_show(State(inner): State<Shared>, Path(rest): Path<String>) -> Res
         Json(json!({ "tasks": t })).into_response()
     } else {
         Json(json!({ "app": inner.app_json(app, true, true) })).into_response()
+    }
+}
+
+/// `POST /v2/apps`: deploys a Marathon app definition (either version's shape), answering
+/// `201` with the app as `GET /v2/apps/{id}` shows it (Marathon answers with the definition).
+async fn apps_create(
+    State(inner): State<Shared>,
+    Extension(Remote(remote)): Extension<Remote>,
+    body: axum::body::Bytes,
+) -> Response {
+    let definition: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return message(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")),
+    };
+    let spec = match app_spec_from_definition(&definition) {
+        Ok(spec) => spec,
+        Err(e) => return message(StatusCode::UNPROCESSABLE_ENTITY, e),
+    };
+    let id = spec.id.clone();
+    if let Err(e) = inner.deploy(spec, &remote.ip().to_string()) {
+        return sim_error(e);
+    }
+    let id = if id.starts_with('/') {
+        id
+    } else {
+        format!("/{id}")
+    };
+    let st = inner.lock();
+    match st.apps.get(&id) {
+        Some(app) => (StatusCode::CREATED, Json(inner.app_json(app, false, false))).into_response(),
+        None => app_not_found(&id),
+    }
+}
+
+/// `PUT /v2/apps/{id}`: the simulator changes only `instances` (scaling).
+async fn apps_update(
+    State(inner): State<Shared>,
+    Extension(Remote(remote)): Extension<Remote>,
+    Path(rest): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let update: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return message(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")),
+    };
+    let Some(n) = update
+        .get("instances")
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+    else {
+        return message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the simulator only applies {\"instances\": N} updates",
+        );
+    };
+    match inner.scale(rest.trim_matches('/'), n, &remote.ip().to_string()) {
+        Ok(_) => Json(json!({ "deploymentId": "simulated", "version": inner.clock.ts() }))
+            .into_response(),
+        Err(e) => sim_error(e),
+    }
+}
+
+/// `DELETE /v2/apps/{id}`: stops the app's tasks and removes it.
+async fn apps_destroy(State(inner): State<Shared>, Path(rest): Path<String>) -> Response {
+    match inner.terminate(rest.trim_matches('/')) {
+        Ok(()) => Json(json!({ "deploymentId": "simulated", "version": inner.clock.ts() }))
+            .into_response(),
+        Err(e) => sim_error(e),
     }
 }
 

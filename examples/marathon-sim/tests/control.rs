@@ -318,3 +318,52 @@ fn binary_says_it_is_a_simulator_and_serves() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[tokio::test]
+async fn marathon_app_definitions_deploy_scale_and_destroy() {
+    let s = Simulator::start(SimConfig::default()).await.unwrap();
+    let definition = json!({
+        "id": "/rsvp/mongodb",
+        "instances": 1,
+        "networks": [{"mode": "container/bridge"}],
+        "container": {"type": "DOCKER", "docker": {"image": "mongo:4.4"},
+                      "portMappings": [{"containerPort": 27017, "hostPort": 0, "name": "mongo"}]}
+    });
+    let r = post(&format!("{}/v2/apps", s.url()), &definition.to_string()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["id"], "/rsvp/mongodb");
+    let app = get_json(&format!("{}/v2/apps/rsvp/mongodb", s.url())).await;
+    assert_eq!(app["app"]["container"]["portMappings"][0]["name"], "mongo");
+    assert_eq!(s.running_tasks().len(), 1);
+
+    let r = request(
+        Method::PUT,
+        &format!("{}/v2/apps/rsvp/mongodb", s.url()),
+        &[],
+        r#"{"instances": 3}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(s.running_tasks().len(), 3);
+    let r = request(
+        Method::PUT,
+        &format!("{}/v2/apps/rsvp/mongodb", s.url()),
+        &[],
+        r#"{"cmd": "x"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 422);
+
+    let r = request(
+        Method::DELETE,
+        &format!("{}/v2/apps/rsvp/mongodb", s.url()),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(s.running_tasks().is_empty());
+    let r = post(&format!("{}/v2/apps", s.url()), r#"{"instances": 1}"#).await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("id"));
+}
