@@ -211,6 +211,7 @@ mod tests {
             ip_sources: vec![IpSource::Netinfo, IpSource::Host],
             legacy_names: false,
             health_aware: true,
+            bridge_task_ips: false,
         }
     }
 

@@ -76,6 +76,10 @@ pub struct Config {
     /// Also serve Mesos-DNS's legacy dotted names (`web.prod.marathon.mesos`).
     #[arg(long, env = "HERALD_DNS_LEGACY_NAMES")]
     pub legacy_names: bool,
+    /// Serve Docker bridge containers' own IPs (Mesos-DNS behaviour) instead of their agent's
+    /// address. Those IPs are only reachable on the container's agent.
+    #[arg(long, env = "HERALD_DNS_BRIDGE_TASK_IPS")]
+    pub bridge_task_ips: bool,
     /// Serve tasks known to be unhealthy (Mesos-DNS behaviour).
     #[arg(long, env = "HERALD_DNS_SERVE_UNHEALTHY")]
     pub serve_unhealthy: bool,
@@ -107,6 +111,7 @@ impl Config {
             ip_sources: self.ip_sources.clone(),
             legacy_names: self.legacy_names,
             health_aware: !self.serve_unhealthy,
+            bridge_task_ips: self.bridge_task_ips,
         })
     }
 

@@ -164,13 +164,14 @@ async fn enumerate(State(s): State<ApiState>) -> impl IntoResponse {
     let zone = snapshot(&s);
     let mut tasks = Vec::new();
     for task in zone.tasks.values() {
-        if !s.naming.serves(task, None) {
+        let app = zone.apps.get(&task.app_id).map(|a| a.as_ref());
+        if !s.naming.serves(task, app) {
             continue;
         }
         for t in s.naming.task_names(&task.app_id) {
             let records: Vec<Json_> = s
                 .naming
-                .task_values(&t, task)
+                .task_values(&t, task, app)
                 .into_iter()
                 .filter_map(|(name, value)| {
                     let (host, rtype) = match value {

@@ -58,6 +58,8 @@ pub struct ZoneSnapshot {
     pub empty_non_terminals: imbl::HashMap<LowerName, u32>,
     /// Every known task (served or not), for the HTTP API.
     pub tasks: imbl::OrdMap<TaskKey, Arc<TaskRecord>>,
+    /// Every known app record, for the HTTP API.
+    pub apps: imbl::OrdMap<AppId, Arc<AppRecord>>,
 }
 
 impl ZoneSnapshot {
@@ -167,6 +169,13 @@ impl ZoneIndex {
         let mut rebuild: BTreeSet<String> = BTreeSet::new();
         for app_id in &touched {
             self.sync_tasks_snapshot(app_id);
+            match self.apps.get(app_id) {
+                Some(app) => self
+                    .snapshot
+                    .apps
+                    .insert(app_id.clone(), Arc::new(app.clone())),
+                None => self.snapshot.apps.remove(app_id),
+            };
             let known = self.apps.contains_key(app_id) || self.tasks.contains_key(app_id);
             for t in self.naming.task_names(app_id) {
                 let members = self.families.entry(t.clone()).or_default();
@@ -222,7 +231,7 @@ impl ZoneIndex {
             let app = self.apps.get(app_id);
             for task in self.tasks.get(app_id).into_iter().flat_map(|m| m.values()) {
                 if self.naming.serves(task, app) {
-                    for (name, value) in self.naming.task_values(t, task) {
+                    for (name, value) in self.naming.task_values(t, task, app) {
                         fresh.entry(name).or_default().push(value);
                     }
                 }

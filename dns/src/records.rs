@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use hickory_proto::rr::{LowerName, Name};
-use registry::{AppRecord, Health, Protocol, TaskRecord};
+use registry::{AppRecord, Health, NetworkMode, Protocol, TaskRecord};
 
 use crate::names;
 
@@ -35,6 +35,10 @@ pub struct Naming {
     pub legacy_names: bool,
     /// Leave out tasks known to be unhealthy when their app has health checks.
     pub health_aware: bool,
+    /// Serve Docker bridge containers' own addresses (Mesos-DNS does). They exist only on
+    /// their agent (every agent has a `172.17.0.2`), so by default a bridge-mode task is
+    /// served at its agent's address, where its host ports are.
+    pub bridge_task_ips: bool,
 }
 
 /// One SRV value.
@@ -81,10 +85,20 @@ impl Naming {
     }
 
     /// The task's A/AAAA addresses by IP source: every address of the first source that
-    /// has any.
-    pub fn task_addresses<'a>(&self, task: &'a TaskRecord) -> &'a [IpAddr] {
+    /// has any. A bridge-mode task's own addresses are skipped unless `bridge_task_ips`.
+    pub fn task_addresses<'a>(
+        &self,
+        task: &'a TaskRecord,
+        app: Option<&AppRecord>,
+    ) -> &'a [IpAddr] {
+        let bridged = app.is_some_and(|a| a.networking == NetworkMode::Bridge);
         for source in &self.ip_sources {
             let ips = match source {
+                IpSource::Netinfo | IpSource::Mesos | IpSource::Docker
+                    if bridged && !self.bridge_task_ips =>
+                {
+                    continue;
+                }
                 IpSource::Netinfo | IpSource::Mesos | IpSource::Docker => &task.task_ips,
                 IpSource::Host => &task.agent_ips,
             };
@@ -104,8 +118,13 @@ impl Naming {
     }
 
     /// Every (name, value) the task contributes under the task name `t` (already checked
-    /// to be served).
-    pub fn task_values(&self, t: &str, task: &TaskRecord) -> Vec<(LowerName, Value)> {
+    /// to be served); `app` is its app record, when known.
+    pub fn task_values(
+        &self,
+        t: &str,
+        task: &TaskRecord,
+        app: Option<&AppRecord>,
+    ) -> Vec<(LowerName, Value)> {
         let mut out = Vec::new();
         let canonical = names::canonical_label(t, &task.task_id, task.agent_id.as_deref());
         let srv = names::srv_label(t);
@@ -114,7 +133,7 @@ impl Naming {
         else {
             return out;
         };
-        let addresses = self.task_addresses(task);
+        let addresses = self.task_addresses(task, app);
         let mut push = |label: &str, slave: bool, value: Value| {
             if let Some(name) = self.name(label, slave) {
                 out.push((LowerName::new(&name), value));
@@ -168,5 +187,76 @@ fn proto_label(protocol: Protocol) -> &'static str {
     match protocol {
         Protocol::Tcp => "_tcp",
         Protocol::Udp => "_udp",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use registry::{AppId, NetworkMode, Stamp, TaskState};
+
+    use super::*;
+
+    fn naming(bridge_task_ips: bool) -> Naming {
+        Naming {
+            domain: Name::from_ascii("mesos.").unwrap(),
+            framework: "marathon".into(),
+            ip_sources: vec![IpSource::Netinfo, IpSource::Mesos, IpSource::Host],
+            legacy_names: false,
+            health_aware: true,
+            bridge_task_ips,
+        }
+    }
+
+    fn record(app_id: &AppId) -> TaskRecord {
+        TaskRecord {
+            app_id: app_id.clone(),
+            task_id: "web.1".into(),
+            instance_id: None,
+            agent_id: Some("x-S1".into()),
+            host: "10.0.0.5".into(),
+            agent_ips: vec!["10.0.0.5".parse().unwrap()],
+            task_ips: vec!["172.17.0.2".parse().unwrap()],
+            ports: vec![],
+            state: TaskState::Running,
+            health: Health::Unknown,
+            app_version: None,
+            updated_at: Stamp::now(),
+        }
+    }
+
+    fn app(app_id: &AppId, networking: NetworkMode) -> AppRecord {
+        AppRecord {
+            app_id: app_id.clone(),
+            version: "v".into(),
+            ports: vec![],
+            networking,
+            labels: Default::default(),
+            health_checks: false,
+            updated_at: Stamp::now(),
+        }
+    }
+
+    #[test]
+    fn bridge_tasks_are_served_at_their_agent_unless_asked_otherwise() {
+        let id = AppId::parse("/web").unwrap();
+        let task = record(&id);
+        let agent: Vec<IpAddr> = vec!["10.0.0.5".parse().unwrap()];
+        let own: Vec<IpAddr> = vec!["172.17.0.2".parse().unwrap()];
+        let bridge = app(&id, NetworkMode::Bridge);
+        assert_eq!(
+            naming(false).task_addresses(&task, Some(&bridge)),
+            agent.as_slice()
+        );
+        assert_eq!(
+            naming(true).task_addresses(&task, Some(&bridge)),
+            own.as_slice()
+        );
+        let container = app(&id, NetworkMode::Container);
+        assert_eq!(
+            naming(false).task_addresses(&task, Some(&container)),
+            own.as_slice()
+        );
+        // Without the app record, Mesos-DNS's order applies.
+        assert_eq!(naming(false).task_addresses(&task, None), own.as_slice());
     }
 }

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Herald's demo: etcd, the Marathon SIMULATOR, herald-subscriber and herald-dns on loopback,
+# the RSVP example deployed, and real DNS answers, guestutils output and a watcher firing
+# while rsvp scales from 1 to 3 and a task is killed. The stack stays up afterwards.
+#
+#   ./demo.sh          build, start, deploy, show
+#   ./demo.sh stop     stop everything the demo started
+#
+# Everything listens on 127.0.0.1; ports can be moved with the variables below.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+STATE=${HERALD_DEMO_DIR:-$PWD/target/demo}
+PROFILE=${HERALD_DEMO_PROFILE:-release}
+ETCD_PORT=${HERALD_DEMO_ETCD_PORT:-23790}
+SIM_PORT=${HERALD_DEMO_MARATHON_PORT:-18080}
+SUB_PORT=${HERALD_DEMO_SUBSCRIBER_PORT:-18090}
+DNS_PORT=${HERALD_DEMO_DNS_PORT:-15353}
+DNS_HTTP_PORT=${HERALD_DEMO_DNS_HTTP_PORT:-18123}
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+say() { printf '    %s\n' "$*"; }
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+stop() {
+  [ -d "$STATE/pids" ] || { echo "nothing to stop"; return 0; }
+  for f in "$STATE"/pids/*; do
+    [ -e "$f" ] || continue
+    pid=$(cat "$f")
+    kill "$pid" 2>/dev/null && echo "stopped $(basename "$f") ($pid)"
+    rm -f "$f"
+  done
+  rm -rf /dev/shm/herald-demo-etcd
+}
+
+if [ "${1:-}" = stop ]; then
+  stop
+  exit 0
+fi
+[ $# -eq 0 ] || die "usage: ./demo.sh [stop]"
+
+# --- 1. what the demo needs -----------------------------------------------------------
+step "Checking packages (etcd-server, protobuf-compiler, dnsutils, curl)"
+missing=()
+command -v etcd >/dev/null || missing+=(etcd-server)
+command -v protoc >/dev/null || missing+=(protobuf-compiler)
+[ -f /usr/include/google/protobuf/descriptor.proto ] || missing+=(libprotobuf-dev)
+command -v dig >/dev/null || missing+=(dnsutils)
+command -v curl >/dev/null || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || die "cargo is missing: install Rust (https://rustup.rs) first"
+
+step "Building Herald ($PROFILE)"
+flag=()
+[ "$PROFILE" = release ] && flag=(--release)
+cargo build "${flag[@]}" --quiet -p herald-subscriber -p herald-dns -p herald-guestutils -p marathon-sim
+BIN=$PWD/target/$PROFILE
+
+# --- 2. the stack ----------------------------------------------------------------------
+stop >/dev/null
+mkdir -p "$STATE/pids" "$STATE/logs"
+for port in "$ETCD_PORT" "$SIM_PORT" "$SUB_PORT" "$DNS_HTTP_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    die "port $port on 127.0.0.1 is taken; set the HERALD_DEMO_*_PORT variables (see the top of demo.sh)"
+  fi
+done
+
+start() { # name, command...
+  local name=$1
+  shift
+  "$@" >"$STATE/logs/$name.log" 2>&1 &
+  echo $! >"$STATE/pids/$name"
+}
+wait_for() { # description, shell condition (evaluated on every try)
+  local what=$1 condition=$2
+  for _ in $(seq 1 150); do
+    if eval "$condition" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  die "$what did not come up; see $STATE/logs"
+}
+
+export HERALD_ETCD_ENDPOINTS=http://127.0.0.1:$ETCD_PORT
+export HERALD_LOG_FORMAT=text
+
+step "Starting etcd on 127.0.0.1:$ETCD_PORT (data on tmpfs)"
+start etcd etcd --name demo --data-dir /dev/shm/herald-demo-etcd \
+  --listen-client-urls "$HERALD_ETCD_ENDPOINTS" --advertise-client-urls "$HERALD_ETCD_ENDPOINTS" \
+  --listen-peer-urls "http://127.0.0.1:$((ETCD_PORT + 10))" \
+  --initial-advertise-peer-urls "http://127.0.0.1:$((ETCD_PORT + 10))" \
+  --initial-cluster "demo=http://127.0.0.1:$((ETCD_PORT + 10))" \
+  --logger zap --log-outputs stderr --log-level warn \
+  --experimental-watch-progress-notify-interval 2s
+wait_for etcd 'curl -sf "$HERALD_ETCD_ENDPOINTS/health"'
+
+step "Starting the Marathon simulator (Marathon 1.10 formats) on 127.0.0.1:$SIM_PORT"
+say "it is a simulator: no Mesos, no containers; tasks and their addresses are made up"
+start marathon-sim "$BIN/marathon-sim" --listen "127.0.0.1:$SIM_PORT" --version 1.10
+MARATHON=http://127.0.0.1:$SIM_PORT
+wait_for marathon-sim 'curl -sf "$MARATHON/ping"'
+
+step "Starting herald-subscriber on 127.0.0.1:$SUB_PORT (Marathon SSE stream -> etcd)"
+start herald-subscriber "$BIN/herald-subscriber" --listen "127.0.0.1:$SUB_PORT" \
+  --marathon "$MARATHON" --source sse
+wait_for herald-subscriber 'curl -sf "http://127.0.0.1:$SUB_PORT/healthz"'
+
+step "Starting herald-dns on 127.0.0.1:$DNS_PORT (UDP+TCP), HTTP on 127.0.0.1:$DNS_HTTP_PORT"
+start herald-dns "$BIN/herald-dns" --dns-listen "127.0.0.1:$DNS_PORT" \
+  --http-listen "127.0.0.1:$DNS_HTTP_PORT" --upstream 127.0.0.1:9 --ttl 5
+wait_for herald-dns 'curl -sf "http://127.0.0.1:$DNS_HTTP_PORT/v1/version"'
+
+# --- 3. the RSVP example --------------------------------------------------------------
+dig_() { dig @127.0.0.1 -p "$DNS_PORT" +noall +answer +additional "$@"; }
+answers() { dig @127.0.0.1 -p "$DNS_PORT" +short "$@" | grep -c . || true; }
+
+step "Deploying examples/rsvp/mongodb.json and rsvp.json through Marathon's POST /v2/apps"
+for app in mongodb rsvp; do
+  curl -sf -X POST -H 'Content-Type: application/json' "$MARATHON/v2/apps" \
+    -d @"examples/rsvp/$app.json" >/dev/null
+  say "deployed /$app"
+done
+wait_for "mongodb's DNS answer" '[ "$(answers mongodb.marathon.mesos A)" -ge 1 ]'
+
+step "rsvp finds its database: dig mongodb.marathon.mesos"
+dig_ mongodb.marathon.mesos A
+step "SRV: dig _mongodb._tcp.marathon.mesos (target and host port; addresses in ADDITIONAL)"
+dig_ _mongodb._tcp.marathon.mesos SRV
+step "Named port: dig _mongo._mongodb._tcp.marathon.mesos SRV"
+dig_ _mongo._mongodb._tcp.marathon.mesos SRV
+
+step "guestutils get-node-list mongodb --port mongo (what a container entrypoint reads)"
+"$BIN/guestutils" get-node-list mongodb --port mongo | sed 's/^/    /'
+
+step "Starting herald-watcher (WATCHES=rsvp, handler examples/rsvp/on-change.sh)"
+WATCHES=rsvp start herald-watcher "$BIN/herald-watcher" --wait 100ms:500ms \
+  -- "$PWD/examples/rsvp/on-change.sh"
+fired() { grep -c '^\[watcher\]' "$STATE/logs/herald-watcher.log" 2>/dev/null || true; }
+wait_for "the watcher's first run" '[ "$(fired)" -ge 1 ]'
+grep '^\[watcher\]' "$STATE/logs/herald-watcher.log" | sed 's/^/    /'
+
+step "Scaling rsvp from 1 to 3 (PUT /v2/apps/rsvp {\"instances\": 3})"
+before=$(fired)
+curl -sf -X PUT -H 'Content-Type: application/json' "$MARATHON/v2/apps/rsvp" -d '{"instances": 3}' >/dev/null
+wait_for "three rsvp answers" '[ "$(answers rsvp.marathon.mesos A)" -eq 3 ]'
+wait_for "the watcher" '[ "$(fired)" -gt "$before" ]'
+dig_ rsvp.marathon.mesos A
+grep '^\[watcher\]' "$STATE/logs/herald-watcher.log" | tail -n +$((before + 1)) | sed 's/^/    /'
+
+step "Killing one rsvp task (Marathon replaces it)"
+task=$(curl -sf "$MARATHON/sim/tasks" | grep -o '"task_id":"rsvp[^"]*"' | head -1 | cut -d'"' -f4)
+before=$(fired)
+curl -sf -X POST "$MARATHON/sim/tasks/$task/kill" >/dev/null
+say "killed $task"
+wait_for "the watcher" '[ "$(fired)" -gt "$before" ]'
+sleep 1
+grep '^\[watcher\]' "$STATE/logs/herald-watcher.log" | tail -n +$((before + 1)) | sed 's/^/    /'
+dig_ _rsvp._tcp.marathon.mesos SRV
+
+step "The stack is running"
+cat <<EOF
+    etcd               $HERALD_ETCD_ENDPOINTS
+    Marathon simulator $MARATHON  (try: curl $MARATHON/v2/apps?embed=apps.tasks)
+    herald-subscriber  http://127.0.0.1:$SUB_PORT  (/v1/tasks, /cleanup, /metrics, /healthz)
+    herald-dns         dig @127.0.0.1 -p $DNS_PORT rsvp.marathon.mesos
+                       http://127.0.0.1:$DNS_HTTP_PORT/v1/enumerate, /metrics, /healthz
+    herald-watcher     log: $STATE/logs/herald-watcher.log
+    logs               $STATE/logs/
+
+    Stop it all with: ./demo.sh stop
+EOF
