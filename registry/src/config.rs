@@ -52,10 +52,6 @@ pub struct EtcdArgs {
     /// etcd refuses pings more frequent than 5s by default.
     #[arg(long = "etcd-keepalive", env = "HERALD_ETCD_KEEPALIVE", default_value = "5s", value_parser = humantime::parse_duration)]
     pub keepalive: Duration,
-    /// How long tombstones of removed records live (they stop late events from reviving
-    /// a removed task).
-    #[arg(long = "tombstone-ttl", env = "HERALD_TOMBSTONE_TTL", default_value = "10m", value_parser = humantime::parse_duration)]
-    pub tombstone_ttl: Duration,
 }
 
 impl std::fmt::Debug for EtcdArgs {
@@ -88,7 +84,6 @@ impl EtcdArgs {
             timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(3),
             keepalive: Duration::from_secs(5),
-            tombstone_ttl: Duration::from_secs(600),
         }
     }
 
@@ -134,12 +129,7 @@ impl EtcdArgs {
         }
         let client =
             etcd_client::Client::connect(&self.endpoints, Some(self.connect_options()?)).await?;
-        Ok(Registry::new(
-            client,
-            self.layout()?,
-            self.tombstone_ttl,
-            self.timeout,
-        ))
+        Ok(Registry::new(client, self.layout()?, self.timeout))
     }
 }
 

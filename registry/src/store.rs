@@ -20,6 +20,8 @@ pub const MAX_TXN_OPS: usize = 128;
 const WRITES_PER_TXN: usize = MAX_TXN_OPS - 3;
 /// Stay well under etcd's 1.5 MiB request limit.
 const MAX_TXN_BYTES: usize = 1024 * 1024;
+/// How long tombstones live unless [`Registry::with_tombstone_ttl`] says otherwise.
+pub const DEFAULT_TOMBSTONE_TTL: Duration = Duration::from_secs(600);
 /// Keys per page of a listing (keeps responses under gRPC's 4 MiB default).
 const LIST_PAGE: i64 = 1000;
 
@@ -143,19 +145,22 @@ struct Prepared {
 
 impl Registry {
     /// Wraps a connected client. Prefer [`crate::EtcdArgs::connect`].
-    pub fn new(
-        client: Client,
-        layout: KeyLayout,
-        tombstone_ttl: Duration,
-        timeout: Duration,
-    ) -> Self {
+    pub fn new(client: Client, layout: KeyLayout, timeout: Duration) -> Self {
         Registry {
             client,
             layout,
-            tombstone_ttl: tombstone_ttl.max(Duration::from_secs(2)),
+            tombstone_ttl: DEFAULT_TOMBSTONE_TTL,
             timeout,
             tombstone_lease: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// Sets how long tombstones of removed records live (a writer's setting; at least
+    /// 2 s, etcd's shortest lease). They must outlive any event that can still arrive late.
+    pub fn with_tombstone_ttl(mut self, ttl: Duration) -> Self {
+        self.tombstone_ttl = ttl.max(Duration::from_secs(2));
+        self.tombstone_lease = Arc::new(Mutex::new(None));
+        self
     }
 
     /// The key layout.

@@ -246,3 +246,36 @@ async fn invalid_values_are_reported_not_fatal() {
     assert_eq!(snapshot.invalid.len(), 1);
     assert_eq!(snapshot.invalid[0].0, "/herald/v1/apps/bad/@tasks/x");
 }
+
+#[tokio::test]
+async fn tombstones_expire_with_their_lease() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let reg = etcd
+        .registry()
+        .await
+        .unwrap()
+        .with_tombstone_ttl(std::time::Duration::from_secs(2));
+    let removal = Write::RemoveTask {
+        app_id: AppId::parse("/web").unwrap(),
+        task_id: "web.1".into(),
+        reason: "TASK_KILLED".into(),
+        at: stamp(10),
+    };
+    reg.apply(vec![WriteOp::newer(removal)]).await.unwrap();
+    let key = reg
+        .layout()
+        .task_key(&AppId::parse("/web").unwrap(), "web.1")
+        .unwrap();
+    assert!(
+        reg.get(&key).await.unwrap().is_some(),
+        "the tombstone is stored"
+    );
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while reg.get(&key).await.unwrap().is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the tombstone never expired"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
