@@ -18,6 +18,7 @@ have dnsperf || missing+=(dnsperf)
 have nsd || missing+=(nsd)
 have knotd || missing+=(knot)
 have haproxy || missing+=(haproxy)
+have openssl || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   sudo=""

@@ -3,6 +3,7 @@
 //! ```text
 //! {prefix}/v1/apps{app_id}/@app               the app record of {app_id}
 //! {prefix}/v1/apps{app_id}/@tasks/{task_id}   one task of {app_id}
+//! {prefix}/election/subscriber/...           the subscribers' leader election (etcd's own keys)
 //! ```
 //! `@` can never start an app-id segment, so `{prefix}/v1/apps/prod/web/@` covers exactly
 //! the app `/prod/web` and its tasks, and `{prefix}/v1/apps/prod/` covers every app below
@@ -19,6 +20,8 @@ pub const DEFAULT_PREFIX: &str = "/herald";
 pub struct KeyLayout {
     /// `{prefix}/v1/apps`, without a trailing `/`.
     apps_root: String,
+    /// `{prefix}/election/subscriber`.
+    election: String,
 }
 
 /// What a key names.
@@ -66,6 +69,7 @@ impl KeyLayout {
         }
         Ok(KeyLayout {
             apps_root: format!("{prefix}/v1/apps"),
+            election: format!("{prefix}/election/subscriber"),
         })
     }
 
@@ -75,6 +79,13 @@ impl KeyLayout {
         } else {
             format!("{}{}/", self.apps_root, app.as_str())
         }
+    }
+
+    /// The etcd election name under which the subscribers elect their leader
+    /// (`{prefix}/election/subscriber`; outside the record tree, so record watches never
+    /// see election keys).
+    pub fn election_name(&self) -> &str {
+        &self.election
     }
 
     /// The key of an app record.
@@ -122,6 +133,7 @@ impl Default for KeyLayout {
     fn default() -> Self {
         KeyLayout {
             apps_root: format!("{DEFAULT_PREFIX}/v1/apps"),
+            election: format!("{DEFAULT_PREFIX}/election/subscriber"),
         }
     }
 }

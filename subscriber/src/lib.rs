@@ -1,1 +1,39 @@
-//! Herald subscriber (in progress).
+//! Herald's subscriber: Marathon events in, etcd records out.
+//!
+//! ```text
+//!  Marathon ≤1.4 ──POST /callback──┐                         ┌── reconcile (GET /v2/apps?embed=apps.tasks)
+//!  Marathon ≥0.9 ──GET /v2/events──┤──> events::decode ──> queue ──> ingest::Handler ──> registry::apply ──> etcd
+//!                     (leader only) │                                      │
+//!                                   └── app definitions (catalog), agent addresses (agents)
+//! ```
+//!
+//! Module map (one job each):
+//! - [`marathon`]: the REST/SSE client, Marathon's JSON shapes, the SSE parser, id rules.
+//!   Knows nothing of etcd.
+//! - [`events`]: a JSON body -> a typed, validated [`events::Event`].
+//! - [`records`]: Marathon task + app definition -> registry records; semantic equality.
+//! - [`catalog`]: app definitions cached per app id and version.
+//! - [`agents`]: agent host names -> IPs, cached with a TTL.
+//! - [`ingest`]: the one handler both paths feed; batched, guarded writes.
+//! - [`reconcile`]: plan and apply the difference between Marathon and etcd.
+//! - [`leader`]: etcd election; the leader streams SSE and runs the periodic reconcile.
+//! - [`stream`]: the SSE client loop.
+//! - [`api`]: the HTTP routes. [`config`]: flags. [`server`]: wiring and shutdown.
+//! - [`telemetry`]: metric names.
+
+pub mod agents;
+pub mod api;
+pub mod catalog;
+pub mod config;
+pub mod events;
+pub mod ingest;
+pub mod leader;
+pub mod marathon;
+pub mod reconcile;
+pub mod records;
+pub mod server;
+pub mod stream;
+pub mod telemetry;
+
+pub use config::{Config, Source};
+pub use server::Subscriber;

@@ -1,0 +1,609 @@
+//! Decoding a Marathon event (a callback body or an SSE `data:` payload) into a typed
+//! [`Event`], validating everything that will become part of an etcd key or record.
+//!
+//! Errors split in two: a body that is not a JSON object with an `eventType` is a *bad
+//! request* (400); an event whose ids, ports, addresses or timestamp are unusable is
+//! *unprocessable* (422) and nothing of it is written. Unknown event types decode fine, as
+//! [`Event::Ignored`].
+
+use std::net::IpAddr;
+
+use registry::{AppId, Health, Stamp, TaskState};
+use serde_json::{Map, Value};
+
+use crate::marathon::{ids, model};
+use crate::records::{self, AppDefinition};
+
+/// Every event type Marathon (0.x to 1.10) is known to emit; anything else is counted as
+/// `unknown` (so that metrics labels stay bounded whatever a client sends).
+pub const KNOWN_TYPES: &[&str] = &[
+    "status_update_event",
+    "instance_changed_event",
+    "unknown_instance_terminated_event",
+    "instance_health_changed_event",
+    "health_status_changed_event",
+    "failed_health_check_event",
+    "unhealthy_task_kill_event",
+    "unhealthy_instance_kill_event",
+    "add_health_check_event",
+    "remove_health_check_event",
+    "api_post_event",
+    "app_terminated_event",
+    "pod_created_event",
+    "pod_updated_event",
+    "pod_deleted_event",
+    "subscribe_event",
+    "unsubscribe_event",
+    "event_stream_attached",
+    "event_stream_detached",
+    "framework_message_event",
+    "scheduler_registered_event",
+    "scheduler_reregistered_event",
+    "scheduler_disconnected_event",
+    "group_change_success",
+    "group_change_failed",
+    "deployment_success",
+    "deployment_failed",
+    "deployment_info",
+    "deployment_step_success",
+    "deployment_step_failure",
+];
+
+/// The event types Herald acts on: the SSE client asks Marathon for these only.
+pub const HANDLED_TYPES: &[&str] = &[
+    "status_update_event",
+    "instance_health_changed_event",
+    "health_status_changed_event",
+    "failed_health_check_event",
+    "app_terminated_event",
+    "api_post_event",
+];
+
+/// The metrics label of an event type: the type itself when known, else `unknown`.
+pub fn type_label(event_type: &str) -> &'static str {
+    KNOWN_TYPES
+        .iter()
+        .find(|t| **t == event_type)
+        .copied()
+        .unwrap_or("unknown")
+}
+
+/// A task changed state (`status_update_event`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusUpdate {
+    /// The app.
+    pub app_id: AppId,
+    /// The task id.
+    pub task_id: String,
+    /// The new state.
+    pub state: TaskState,
+    /// The agent's host name (`""` when unknown).
+    pub host: String,
+    /// The Mesos agent id.
+    pub agent_id: Option<String>,
+    /// The task's own IPs.
+    pub task_ips: Vec<IpAddr>,
+    /// Host ports.
+    pub host_ports: Vec<u16>,
+    /// The app version the task runs.
+    pub version: Option<String>,
+    /// Marathon's timestamp.
+    pub at: Stamp,
+}
+
+/// A health verdict for a task or an instance (every version's health event).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HealthUpdate {
+    /// The app.
+    pub app_id: AppId,
+    /// The instance key the event names (see [`ids::instance_key`]).
+    pub instance_key: String,
+    /// The id as the event carried it.
+    pub target: String,
+    /// The verdict.
+    pub health: Health,
+    /// Marathon's timestamp.
+    pub at: Stamp,
+}
+
+/// A decoded event.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// `status_update_event`.
+    Status(StatusUpdate),
+    /// `instance_health_changed_event`, `health_status_changed_event`,
+    /// `failed_health_check_event`.
+    Health(HealthUpdate),
+    /// `app_terminated_event`: the app and its tasks go.
+    AppTerminated {
+        /// The app.
+        app_id: AppId,
+        /// Marathon's timestamp.
+        at: Stamp,
+    },
+    /// `api_post_event`: an app was created or changed; its definition is inline.
+    AppChanged {
+        /// The new definition.
+        definition: Box<AppDefinition>,
+        /// Marathon's timestamp.
+        at: Stamp,
+    },
+    /// Anything else: counted and ignored.
+    Ignored,
+}
+
+/// A decoded event with its type's metrics label.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoded {
+    /// [`type_label`] of the event's type.
+    pub label: &'static str,
+    /// The event.
+    pub event: Event,
+}
+
+/// Why a body is not a usable event.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Not JSON.
+    #[error("invalid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// JSON, but not an object.
+    #[error("expected a JSON object (a Marathon event), found {0}")]
+    NotAnObject(&'static str),
+    /// No `eventType` member.
+    #[error("the event has no \"eventType\" string member")]
+    NoEventType,
+    /// A known event with unusable content.
+    #[error("invalid {event_type}: {reason}")]
+    Invalid {
+        /// The event type.
+        event_type: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl DecodeError {
+    /// True for syntax-level problems (HTTP 400), false for content problems (422).
+    pub fn is_bad_request(&self) -> bool {
+        !matches!(self, DecodeError::Invalid { .. })
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Decodes a callback body or SSE payload.
+pub fn decode(body: &[u8]) -> Result<Decoded, DecodeError> {
+    decode_value(serde_json::from_slice(body)?, None)
+}
+
+/// Decodes a parsed event; `fallback_type` (the SSE `event:` field) names events whose
+/// JSON lacks `eventType`.
+pub fn decode_value(value: Value, fallback_type: Option<&str>) -> Result<Decoded, DecodeError> {
+    let Value::Object(obj) = value else {
+        return Err(DecodeError::NotAnObject(kind_of(&value)));
+    };
+    let event_type = match obj.get("eventType") {
+        Some(Value::String(s)) => s.as_str(),
+        None | Some(Value::Null) => fallback_type.ok_or(DecodeError::NoEventType)?,
+        Some(_) => return Err(DecodeError::NoEventType),
+    };
+    let label = type_label(event_type);
+    let invalid = |reason: String| DecodeError::Invalid {
+        event_type: label,
+        reason,
+    };
+    let fields = Fields(&obj);
+    let event = match event_type {
+        "status_update_event" => Event::Status(status(&fields).map_err(invalid)?),
+        "instance_health_changed_event" => {
+            let health = match fields.get("healthy") {
+                None | Some(Value::Null) => Health::Unknown,
+                Some(Value::Bool(true)) => Health::Healthy,
+                Some(Value::Bool(false)) => Health::Unhealthy,
+                Some(v) => {
+                    return Err(invalid(format!(
+                        "healthy must be a boolean or null, found {}",
+                        kind_of(v)
+                    )));
+                }
+            };
+            Event::Health(health_update(&fields, "runSpecId", health).map_err(invalid)?)
+        }
+        "health_status_changed_event" => {
+            let health = match fields.get("alive") {
+                None | Some(Value::Null) => Health::Unknown,
+                Some(Value::Bool(true)) => Health::Healthy,
+                Some(Value::Bool(false)) => Health::Unhealthy,
+                Some(v) => {
+                    return Err(invalid(format!(
+                        "alive must be a boolean, found {}",
+                        kind_of(v)
+                    )));
+                }
+            };
+            Event::Health(health_update(&fields, "appId", health).map_err(invalid)?)
+        }
+        "failed_health_check_event" => {
+            Event::Health(health_update(&fields, "appId", Health::Unhealthy).map_err(invalid)?)
+        }
+        "app_terminated_event" => {
+            let app_id = fields
+                .app("appId")
+                .and_then(|a| a.ok_or_else(|| "appId is missing".to_string()))
+                .map_err(invalid)?;
+            Event::AppTerminated {
+                app_id,
+                at: fields.stamp().map_err(invalid)?,
+            }
+        }
+        "api_post_event" => match fields.get("appDefinition") {
+            None | Some(Value::Null) => Event::Ignored,
+            Some(def) => {
+                let app: model::App = serde_json::from_value(def.clone())
+                    .map_err(|e| invalid(format!("appDefinition: {e}")))?;
+                let definition = records::app_definition(&app)
+                    .map_err(|e| invalid(format!("appDefinition: {e}")))?;
+                Event::AppChanged {
+                    definition: Box::new(definition),
+                    at: fields.stamp().map_err(invalid)?,
+                }
+            }
+        },
+        _ => Event::Ignored,
+    };
+    Ok(Decoded { label, event })
+}
+
+struct Fields<'a>(&'a Map<String, Value>);
+
+impl Fields<'_> {
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
+
+    fn str(&self, key: &str) -> Result<Option<&str>, String> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(v) => Err(format!("{key} must be a string, found {}", kind_of(v))),
+        }
+    }
+
+    /// An app id member: absent is `None`; present must be a valid, non-root app id.
+    fn app(&self, key: &str) -> Result<Option<AppId>, String> {
+        let Some(raw) = self.str(key)? else {
+            return Ok(None);
+        };
+        let id = AppId::parse(raw).map_err(|e| format!("{key}: {e}"))?;
+        if id.is_root() {
+            return Err(format!("{key} names the root group, not an app"));
+        }
+        Ok(Some(id))
+    }
+
+    fn stamp(&self) -> Result<Stamp, String> {
+        match self.str("timestamp")? {
+            // Every field is optional; without Marathon's time, ours is the best guess.
+            None => Ok(Stamp::now()),
+            Some(t) => Stamp::parse(t).map_err(|e| format!("timestamp: {e}")),
+        }
+    }
+}
+
+fn status(f: &Fields<'_>) -> Result<StatusUpdate, String> {
+    let task_id = f
+        .str("taskId")?
+        .ok_or_else(|| "taskId is missing".to_string())?
+        .to_string();
+    registry::validate_task_id(&task_id).map_err(|e| format!("taskId: {e}"))?;
+    let app_id = match f.app("appId")? {
+        Some(id) => id,
+        None => ids::app_of(&task_id)
+            .ok_or_else(|| format!("appId is missing and task id {task_id:?} names no app"))?,
+    };
+    let state = TaskState::parse(
+        f.str("taskStatus")?
+            .ok_or_else(|| "taskStatus is missing".to_string())?,
+    );
+    let mut task_ips = Vec::new();
+    match f.get("ipAddresses") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) => {
+            for (i, entry) in list.iter().enumerate() {
+                let ip = match entry {
+                    Value::Object(o) => match o.get("ipAddress") {
+                        Some(Value::String(s)) => s,
+                        None | Some(Value::Null) => continue,
+                        Some(v) => {
+                            return Err(format!(
+                                "ipAddresses[{i}].ipAddress must be a string, found {}",
+                                kind_of(v)
+                            ));
+                        }
+                    },
+                    v => {
+                        return Err(format!(
+                            "ipAddresses[{i}] must be an object, found {}",
+                            kind_of(v)
+                        ));
+                    }
+                };
+                task_ips.push(ip.parse::<IpAddr>().map_err(|_| {
+                    format!("ipAddresses[{i}].ipAddress {ip:?} is not an IP address")
+                })?);
+            }
+        }
+        Some(v) => {
+            return Err(format!(
+                "ipAddresses must be an array, found {}",
+                kind_of(v)
+            ));
+        }
+    }
+    let mut host_ports = Vec::new();
+    match f.get("ports") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) => {
+            for (i, p) in list.iter().enumerate() {
+                let port = p
+                    .as_u64()
+                    .and_then(|n| u16::try_from(n).ok())
+                    .filter(|&n| n != 0)
+                    .ok_or_else(|| format!("ports[{i}] = {p} is not a port number (1-65535)"))?;
+                host_ports.push(port);
+            }
+        }
+        Some(v) => return Err(format!("ports must be an array, found {}", kind_of(v))),
+    }
+    let host = f.str("host")?.unwrap_or_default();
+    if host.len() > 255 || host.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!("host {host:?} is not a host name"));
+    }
+    Ok(StatusUpdate {
+        app_id,
+        task_id,
+        state,
+        host: host.to_string(),
+        agent_id: f
+            .str("slaveId")?
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        task_ips,
+        host_ports,
+        version: f.str("version")?.map(str::to_string),
+        at: f.stamp()?,
+    })
+}
+
+fn health_update(f: &Fields<'_>, app_key: &str, health: Health) -> Result<HealthUpdate, String> {
+    // ≤1.3: taskId; 1.4.x: instanceId; 1.5+: taskId holding an instance id.
+    let target = f
+        .str("instanceId")?
+        .or(f.str("taskId")?)
+        .ok_or_else(|| "neither instanceId nor taskId is present".to_string())?
+        .to_string();
+    registry::validate_task_id(&target).map_err(|e| format!("instance/task id: {e}"))?;
+    let instance_key = ids::instance_key(&target)
+        .ok_or_else(|| format!("{target:?} is neither a task id nor an instance id"))?;
+    let app_id = match f.app(app_key)? {
+        Some(id) => id,
+        None => ids::app_of(&target)
+            .ok_or_else(|| format!("{app_key} is missing and {target:?} names no app"))?,
+    };
+    Ok(HealthUpdate {
+        app_id,
+        instance_key,
+        target,
+        health,
+        at: f.stamp()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(s: &str) -> Result<Decoded, DecodeError> {
+        decode(s.as_bytes())
+    }
+
+    #[test]
+    fn status_update_modern_shape() {
+        let d = dec(r#"{"slaveId":"db7b-S1","taskId":"pywebserver.instance-8cad6a69-6ca8-11e7-beb2-0e2beceebfcc._app.1","taskStatus":"TASK_RUNNING","message":"","appId":"/pywebserver","host":"10.0.2.148","ipAddresses":[{"ipAddress":"172.17.0.2","protocol":"IPv4"}],"ports":[1565],"version":"2017-07-19T17:34:41.967Z","eventType":"status_update_event","timestamp":"2017-07-19T17:35:15.660Z"}"#).unwrap();
+        let Event::Status(s) = d.event else { panic!() };
+        assert_eq!(s.app_id.as_str(), "/pywebserver");
+        assert_eq!(s.state, TaskState::Running);
+        assert_eq!(s.host_ports, vec![1565]);
+        assert_eq!(s.task_ips.len(), 1);
+        assert_eq!(d.label, "status_update_event");
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let cases = [
+            ("{", true, "invalid JSON"),
+            ("[1]", true, "expected a JSON object"),
+            (r#"{"a":1}"#, true, "eventType"),
+            (
+                r#"{"eventType":"status_update_event","taskStatus":"TASK_RUNNING"}"#,
+                false,
+                "taskId is missing",
+            ),
+            (
+                r#"{"eventType":"status_update_event","taskId":"a.1","taskStatus":"TASK_RUNNING","appId":"/A"}"#,
+                false,
+                "appId",
+            ),
+            (
+                r#"{"eventType":"status_update_event","taskId":"a/1","taskStatus":"TASK_RUNNING"}"#,
+                false,
+                "taskId",
+            ),
+            (
+                r#"{"eventType":"status_update_event","taskId":"a.1","taskStatus":"TASK_RUNNING","ports":[70000]}"#,
+                false,
+                "ports[0]",
+            ),
+            (
+                r#"{"eventType":"status_update_event","taskId":"a.1","taskStatus":"TASK_RUNNING","ports":[-1]}"#,
+                false,
+                "ports[0]",
+            ),
+            (
+                r#"{"eventType":"status_update_event","taskId":"a.1","taskStatus":"TASK_RUNNING","ports":"80"}"#,
+                false,
+                "ports must be an array",
+            ),
+            (
+                r#"{"eventType":"status_update_event","taskId":"a.1","taskStatus":"TASK_RUNNING","ipAddresses":[{"ipAddress":"x"}]}"#,
+                false,
+                "not an IP",
+            ),
+            (
+                r#"{"eventType":"status_update_event","taskId":"a.1","taskStatus":"TASK_RUNNING","timestamp":"yesterday"}"#,
+                false,
+                "timestamp",
+            ),
+            (
+                r#"{"eventType":"app_terminated_event"}"#,
+                false,
+                "appId is missing",
+            ),
+            (
+                r#"{"eventType":"app_terminated_event","appId":"/"}"#,
+                false,
+                "root group",
+            ),
+            (
+                r#"{"eventType":"instance_health_changed_event","instanceId":"x y"}"#,
+                false,
+                "instance/task id",
+            ),
+            (
+                r#"{"eventType":"api_post_event","appDefinition":{"id":"/a","portDefinitions":[{"port":99999}]}}"#,
+                false,
+                "not a port",
+            ),
+        ];
+        for (body, bad_request, needle) in cases {
+            let err = dec(body).expect_err(body);
+            assert_eq!(err.is_bad_request(), bad_request, "{body}: {err}");
+            assert!(err.to_string().contains(needle), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_types_are_ignored_with_a_bounded_label() {
+        let d = dec(r#"{"eventType":"brand_new_event"}"#).unwrap();
+        assert_eq!(d.event, Event::Ignored);
+        assert_eq!(d.label, "unknown");
+        let d = decode_value(serde_json::json!({"x": 1}), Some("deployment_info")).unwrap();
+        assert_eq!(d.label, "deployment_info");
+    }
+
+    #[test]
+    fn health_events_of_every_version() {
+        for (body, key, health) in [
+            (
+                r#"{"eventType":"health_status_changed_event","appId":"/my-app","taskId":"my-app.c7c3","alive":false}"#,
+                "my-app.marathon-c7c3",
+                Health::Unhealthy,
+            ),
+            (
+                r#"{"eventType":"health_status_changed_event","appId":"/my-app","instanceId":"my-app.instance-c7c3","alive":true}"#,
+                "my-app.instance-c7c3",
+                Health::Healthy,
+            ),
+            (
+                r#"{"eventType":"instance_health_changed_event","runSpecId":"/some/app","instanceId":"some_app.marathon-49d9","healthy":null}"#,
+                "some_app.marathon-49d9",
+                Health::Unknown,
+            ),
+            (
+                r#"{"eventType":"failed_health_check_event","appId":"/my-app","taskId":"my-app.instance-c7c3"}"#,
+                "my-app.instance-c7c3",
+                Health::Unhealthy,
+            ),
+        ] {
+            let Event::Health(h) = dec(body).unwrap().event else {
+                panic!("{body}")
+            };
+            assert_eq!(h.instance_key, key);
+            assert_eq!(h.health, health);
+        }
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                "[a-z_./-]{0,12}".prop_map(Value::from),
+                ".{0,8}".prop_map(Value::from),
+                Just(Value::from("/web")),
+                Just(Value::from("web.instance-u._app.1")),
+                Just(Value::from("2030-01-01T00:00:00.000Z")),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    proptest::collection::btree_map("[a-zA-Z]{1,12}", inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        const KEYS: &[&str] = &[
+            "taskId",
+            "appId",
+            "taskStatus",
+            "host",
+            "slaveId",
+            "ipAddresses",
+            "ports",
+            "version",
+            "timestamp",
+            "instanceId",
+            "runSpecId",
+            "healthy",
+            "alive",
+            "appDefinition",
+            "healthCheck",
+        ];
+
+        proptest! {
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+                let _ = decode(&bytes);
+            }
+
+            #[test]
+            fn event_shaped_json_never_panics(
+                t in proptest::sample::select(KNOWN_TYPES),
+                fields in proptest::collection::vec((proptest::sample::select(KEYS), json()), 0..10),
+            ) {
+                let mut obj = Map::new();
+                obj.insert("eventType".into(), Value::from(t));
+                for (k, v) in fields {
+                    obj.insert(k.to_string(), v);
+                }
+                let _ = decode_value(Value::Object(obj), None);
+            }
+        }
+    }
+}

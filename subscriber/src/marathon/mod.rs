@@ -1,0 +1,9 @@
+//! Everything that speaks Marathon: its REST and SSE client, its JSON shapes (tolerant of
+//! every version), the SSE framing and its id rules. Nothing here knows etcd.
+
+pub mod client;
+pub mod ids;
+pub mod model;
+pub mod sse;
+
+pub use client::{MarathonClient, MarathonConfig, MarathonError};

@@ -1,0 +1,301 @@
+//! Wiring: build every part from a [`Config`], run them as tasks, stop them in order.
+//!
+//! Shutdown is two-phase: first the intake stops (the HTTP server finishes its requests,
+//! the SSE stream closes, the election resigns, the callback registration is removed),
+//! then the handler applies what was already accepted and exits.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::agents::AgentResolver;
+use crate::api::{self, ApiAuth, ApiState};
+use crate::catalog::Catalog;
+use crate::config::{Config, Source};
+use crate::ingest::{Handler, IngestQueue};
+use crate::leader::{self, ElectionConfig};
+use crate::marathon::{MarathonClient, MarathonError};
+use crate::reconcile::{self, Reconciler, Resync};
+use crate::stream::{self, StreamConfig};
+use crate::telemetry;
+
+/// A running subscriber.
+pub struct Subscriber {
+    addr: SocketAddr,
+    intake: CancellationToken,
+    handler_stop: CancellationToken,
+    intake_tasks: Vec<JoinHandle<()>>,
+    handler_task: JoinHandle<()>,
+    leader: watch::Receiver<bool>,
+    resync: Resync,
+}
+
+impl Subscriber {
+    /// Connects, binds `config.listen` (port 0 picks one) and starts every part.
+    pub async fn start(config: Config) -> anyhow::Result<Subscriber> {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        Self::start_on(config, listener).await
+    }
+
+    /// Like [`Subscriber::start`], on an already bound listener.
+    pub async fn start_on(
+        config: Config,
+        listener: tokio::net::TcpListener,
+    ) -> anyhow::Result<Subscriber> {
+        // Install the metrics recorder before anything records.
+        let _ = service::prometheus();
+        let addr = listener.local_addr()?;
+        let registry = config
+            .etcd
+            .connect()
+            .await
+            .context("cannot set up the etcd client")?
+            .with_tombstone_ttl(config.tombstone_ttl);
+        let marathon = MarathonClient::new(&config.marathon_config())?;
+        let catalog = Catalog::new(marathon.clone());
+        let agents = AgentResolver::new(config.agent_dns_ttl);
+        let resync = Resync::default();
+        let (queue, rx) = IngestQueue::new(config.queue_capacity);
+        let reconciler = Arc::new(
+            Reconciler::new(
+                registry.clone(),
+                marathon.clone(),
+                catalog.clone(),
+                agents.clone(),
+                config.max_delete_share,
+            )
+            .after_queue(queue.clone()),
+        );
+        let intake = CancellationToken::new();
+        let handler_stop = CancellationToken::new();
+        let mut intake_tasks = Vec::new();
+
+        let handler = Handler::new(
+            registry.clone(),
+            catalog,
+            agents,
+            resync.clone(),
+            config.write_concurrency,
+        );
+        let handler_task = tokio::spawn(handler.run(rx, handler_stop.clone()));
+
+        // Leadership.
+        let (leader_tx, leader_rx) = watch::channel(!config.election);
+        if config.election {
+            let options = config
+                .etcd
+                .connect_options()?
+                // `campaign` waits as long as another instance leads; the election code
+                // puts its own deadlines on everything else.
+                .with_timeout(Duration::from_secs(3600));
+            let client = etcd_client::Client::connect(&config.etcd.endpoints, Some(options))
+                .await
+                .context("cannot set up the etcd election client")?;
+            let election = ElectionConfig {
+                name: config.election_name(),
+                id: format!("{}:{}:{}", leader::host_name(), std::process::id(), addr),
+                ttl: config.election_ttl,
+            };
+            intake_tasks.push(tokio::spawn(leader::run(
+                client,
+                election,
+                leader_tx,
+                intake.clone(),
+            )));
+        } else {
+            // Keep the sender alive for as long as the subscriber runs.
+            let stop = intake.clone();
+            intake_tasks.push(tokio::spawn(async move {
+                stop.cancelled().await;
+                drop(leader_tx);
+            }));
+        }
+        {
+            let mut rx = leader_rx.clone();
+            intake_tasks.push(tokio::spawn(async move {
+                loop {
+                    telemetry::leader(*rx.borrow_and_update());
+                    if rx.changed().await.is_err() {
+                        telemetry::leader(false);
+                        return;
+                    }
+                }
+            }));
+        }
+
+        // Reconcile loop.
+        let interval = (!config.reconcile_interval.is_zero()).then_some(config.reconcile_interval);
+        intake_tasks.push(tokio::spawn(reconcile::run_loop(
+            reconciler.clone(),
+            resync.clone(),
+            leader_rx.clone(),
+            interval,
+            intake.clone(),
+        )));
+
+        // Event sources.
+        match config.source {
+            Source::Sse => {
+                intake_tasks.push(tokio::spawn(stream::run(
+                    marathon.clone(),
+                    queue.clone(),
+                    resync.clone(),
+                    leader_rx.clone(),
+                    StreamConfig {
+                        idle_timeout: config.sse_idle_timeout,
+                        ..StreamConfig::default()
+                    },
+                    intake.clone(),
+                )));
+            }
+            Source::Callback => {
+                if let Some(url) = config.callback_url.clone() {
+                    intake_tasks.push(tokio::spawn(callback_registration(
+                        marathon.clone(),
+                        url,
+                        resync.clone(),
+                        intake.clone(),
+                    )));
+                }
+            }
+        }
+
+        // HTTP API.
+        let state = Arc::new(ApiState {
+            queue,
+            resync: resync.clone(),
+            reconciler,
+            registry,
+            marathon,
+            auth: ApiAuth::new(config.api_token.clone(), config.api_credentials.clone()),
+            max_body: config.max_body,
+            leader: leader_rx.clone(),
+            source: config.source,
+        });
+        let router = api::router(state);
+        let stop = intake.clone();
+        intake_tasks.push(tokio::spawn(async move {
+            if let Err(e) = service::serve(listener, router, stop.cancelled_owned()).await {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        }));
+
+        tracing::info!(%addr, source = ?config.source, election = config.election, "herald-subscriber started");
+        Ok(Subscriber {
+            addr,
+            intake,
+            handler_stop,
+            intake_tasks,
+            handler_task,
+            leader: leader_rx,
+            resync,
+        })
+    }
+
+    /// The HTTP API's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// True while this instance is the elected leader.
+    pub fn is_leader(&self) -> bool {
+        *self.leader.borrow()
+    }
+
+    /// Leadership changes.
+    pub fn leadership(&self) -> watch::Receiver<bool> {
+        self.leader.clone()
+    }
+
+    /// Asks for a resync (as a full queue or an SSE reconnect would).
+    pub fn request_resync(&self, reason: &str) {
+        self.resync.request(reason);
+    }
+
+    /// Stops gracefully: intake first, then the handler drains what was accepted.
+    pub async fn stop(self) {
+        self.intake.cancel();
+        for task in self.intake_tasks {
+            let _ = task.await;
+        }
+        self.handler_stop.cancel();
+        let _ = self.handler_task.await;
+        tracing::info!("herald-subscriber stopped");
+    }
+
+    /// Stops abruptly, as a crash would (nothing resigned, nothing drained).
+    pub fn abort(self) {
+        for task in self.intake_tasks {
+            task.abort();
+        }
+        self.handler_task.abort();
+    }
+}
+
+/// Registers the callback URL with Marathon (retrying until it works), and removes it at
+/// shutdown. Marathon ≤1.4 only; a 1.5+ Marathon answers 404.
+async fn callback_registration(
+    marathon: MarathonClient,
+    url: String,
+    resync: Resync,
+    shutdown: CancellationToken,
+) {
+    let mut delay = Duration::from_secs(1);
+    let mut registered = false;
+    while !shutdown.is_cancelled() {
+        match marathon.subscribe(&url).await {
+            Ok(()) => {
+                tracing::info!(callback = %url, "registered with Marathon's event subscriptions");
+                registered = true;
+                // Events before the registration were missed.
+                resync.request("callback registered");
+                break;
+            }
+            Err(MarathonError::Status { status, .. })
+                if status == reqwest::StatusCode::NOT_FOUND =>
+            {
+                tracing::error!(
+                    callback = %url,
+                    "Marathon has no /v2/eventSubscriptions (removed in 1.5): use --source sse"
+                );
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(callback = %url, error = %e, retry_in = ?delay, "cannot register the callback URL");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.cancelled() => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
+    shutdown.cancelled().await;
+    if registered {
+        match tokio::time::timeout(Duration::from_secs(5), marathon.unsubscribe(&url)).await {
+            Ok(Ok(())) => {
+                tracing::info!(callback = %url, "removed from Marathon's event subscriptions")
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(callback = %url, error = %e, "cannot remove the callback URL")
+            }
+            Err(_) => tracing::warn!(callback = %url, "removing the callback URL timed out"),
+        }
+    }
+}
+
+/// Runs until Ctrl-C / SIGTERM, then stops gracefully.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    tracing::info!(config = ?config, "starting");
+    let subscriber = Subscriber::start(config).await?;
+    service::shutdown_signal().await;
+    subscriber.stop().await;
+    Ok(())
+}

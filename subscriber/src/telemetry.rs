@@ -1,0 +1,73 @@
+//! The subscriber's metric names, in one place (served on `/metrics` by
+//! `herald_service::ops_routes`).
+//!
+//! | metric | kind | labels |
+//! |---|---|---|
+//! | `herald_subscriber_events_total` | counter | `type` (known Marathon type or `unknown`), `outcome` |
+//! | `herald_subscriber_etcd_write_seconds` | histogram | — (one `apply` call) |
+//! | `herald_subscriber_etcd_write_errors_total` | counter | — |
+//! | `herald_subscriber_queue_depth` | gauge | — |
+//! | `herald_subscriber_reconcile_runs_total` | counter | `result` (`applied`, `in_sync`, `failed`, `withheld`, `refused`) |
+//! | `herald_subscriber_reconcile_changes_total` | counter | `change` (`create_task`, `update_task`, `remove_task`, `create_app`, `update_app`, `remove_app`) |
+//! | `herald_subscriber_reconcile_last_diff` | gauge | — (changes planned by the last run) |
+//! | `herald_subscriber_sse_reconnects_total` | counter | — |
+//! | `herald_subscriber_sse_connected` | gauge | — |
+//! | `herald_subscriber_leader` | gauge | — (1 on the elected instance) |
+//!
+//! Event outcomes: `written`, `unchanged`, `stale` (an older event than what is stored),
+//! `conflict`, `ignored` (a type or state Herald does not act on), `not_an_app` (a pod or a
+//! deleted app), `invalid` (4xx), `rejected` (queue full, 503), `failed`.
+
+use std::time::Duration;
+
+/// Counts one event outcome.
+pub fn event(label: &'static str, outcome: &'static str) {
+    metrics::counter!("herald_subscriber_events_total", "type" => label, "outcome" => outcome)
+        .increment(1);
+}
+
+/// Records one `Registry::apply` call.
+pub fn etcd_write(elapsed: Duration, ok: bool) {
+    metrics::histogram!("herald_subscriber_etcd_write_seconds").record(elapsed.as_secs_f64());
+    if !ok {
+        metrics::counter!("herald_subscriber_etcd_write_errors_total").increment(1);
+    }
+}
+
+/// Sets the queue depth.
+pub fn queue_depth(depth: usize) {
+    metrics::gauge!("herald_subscriber_queue_depth").set(depth as f64);
+}
+
+/// Counts a reconcile run.
+pub fn reconcile_run(result: &'static str) {
+    metrics::counter!("herald_subscriber_reconcile_runs_total", "result" => result).increment(1);
+}
+
+/// Counts reconcile changes of one kind and records the run's diff size.
+pub fn reconcile_changes(change: &'static str, n: usize) {
+    if n > 0 {
+        metrics::counter!("herald_subscriber_reconcile_changes_total", "change" => change)
+            .increment(n as u64);
+    }
+}
+
+/// The size of the last planned diff.
+pub fn reconcile_last_diff(n: usize) {
+    metrics::gauge!("herald_subscriber_reconcile_last_diff").set(n as f64);
+}
+
+/// Counts an SSE reconnect.
+pub fn sse_reconnect() {
+    metrics::counter!("herald_subscriber_sse_reconnects_total").increment(1);
+}
+
+/// Marks the SSE stream up or down.
+pub fn sse_connected(up: bool) {
+    metrics::gauge!("herald_subscriber_sse_connected").set(if up { 1.0 } else { 0.0 });
+}
+
+/// Marks this instance leader or not.
+pub fn leader(is_leader: bool) {
+    metrics::gauge!("herald_subscriber_leader").set(if is_leader { 1.0 } else { 0.0 });
+}

@@ -1,0 +1,198 @@
+//! `/cleanup`: the reconcile against `GET /v2/apps?embed=apps.tasks`, with a real etcd.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use herald_subscriber::Subscriber;
+use marathon_sim::{AppSpec, MarathonVersion, Networking, PortSpec, Simulator};
+use registry::{Registry, Scope};
+
+async fn setup(
+    version: MarathonVersion,
+) -> (
+    registry::harness::EtcdServer,
+    Registry,
+    Simulator,
+    Subscriber,
+) {
+    let (etcd, registry) = etcd().await;
+    let sim = sim(version).await;
+    let sub = subscriber(
+        &etcd,
+        &sim.url(),
+        &["--election", "false", "--reconcile-interval", "off"],
+    )
+    .await;
+    sim.wait_for_event_streams(1, WAIT).await.unwrap();
+    (etcd, registry, sim, sub)
+}
+
+fn app(id: &str, n: u32) -> AppSpec {
+    AppSpec::new(id, n)
+        .with_networking(Networking::Bridge)
+        .with_ports(vec![PortSpec::new(Some("http"), Some(8080), "tcp")])
+        .with_health_checks(true)
+}
+
+#[tokio::test]
+async fn an_in_sync_registry_gets_zero_writes() {
+    for version in [MarathonVersion::V1_10, MarathonVersion::V1_4] {
+        let (_etcd, registry, sim, sub) = setup(version).await;
+        let tasks = sim.deploy(app("/a", 3)).await.unwrap();
+        sim.deploy(app("/b/c", 2).with_networking(Networking::Container))
+            .await
+            .unwrap();
+        sim.deploy(AppSpec::new("/d", 2)).await.unwrap();
+        sim.set_health(&tasks[1], false).await.unwrap();
+        in_sync_with(&registry, &sim).await;
+        // Let the start-up and reconnect resyncs finish.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+        let before = revision(&registry).await;
+        let (code, plan) = get_json(&url(&sub, "/cleanup")).await.unwrap();
+        assert_eq!(code, 200);
+        assert_eq!(
+            plan["changes"],
+            serde_json::json!([]),
+            "{version}: {plan:#}"
+        );
+        let (code, report) = post_json(&url(&sub, "/cleanup")).await;
+        assert_eq!(code, 200, "{report}");
+        assert_eq!(report["written"], 0, "{version}: {report}");
+        assert_eq!(revision(&registry).await, before, "{version}: zero writes");
+        sub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn dropped_events_are_healed_by_cleanup_and_get_changes_nothing() {
+    let (_etcd, registry, sim, sub) = setup(MarathonVersion::V1_10).await;
+    let tasks = sim.deploy(app("/a", 3)).await.unwrap();
+    sim.deploy(app("/gone", 1)).await.unwrap();
+    in_sync_with(&registry, &sim).await;
+
+    sim.set_event_delivery(false);
+    sim.kill_task(&tasks[0]).await.unwrap();
+    sim.scale("/a", 4).await.unwrap();
+    sim.set_health(&tasks[2], false).await.unwrap();
+    sim.deploy(app("/new", 2)).await.unwrap();
+    sim.terminate("/gone").await.unwrap();
+
+    let before = revision(&registry).await;
+    let (code, plan) = get_json(&url(&sub, "/cleanup")).await.unwrap();
+    assert_eq!(code, 200);
+    let s = &plan["summary"];
+    assert_eq!(s["create_task"], 4, "{plan:#}"); // a's replacement + 1 scaled + 2 of /new
+    assert_eq!(s["remove_task"], 2, "{plan:#}"); // the killed one and /gone's
+    assert_eq!(s["update_task"], 1, "{plan:#}"); // the unhealthy one
+    assert_eq!(s["create_app"], 1);
+    assert_eq!(s["remove_app"], 1);
+    assert!(
+        s["update_app"].as_u64().unwrap() <= 1,
+        "/a's version changed with the scale"
+    );
+    assert_eq!(
+        revision(&registry).await,
+        before,
+        "GET /cleanup changes nothing"
+    );
+
+    let (code, report) = post_json(&url(&sub, "/cleanup")).await;
+    assert_eq!(code, 200, "{report}");
+    in_sync_with(&registry, &sim).await;
+    let apps: Vec<String> = registry
+        .list(&Scope::All)
+        .await
+        .unwrap()
+        .apps
+        .into_iter()
+        .map(|a| a.record.app_id.to_string())
+        .collect();
+    assert_eq!(apps, vec!["/a", "/new"]);
+    sub.stop().await;
+}
+
+#[tokio::test]
+async fn marathon_down_during_a_reconcile_deletes_nothing() {
+    let (_etcd, registry, sim, sub) = setup(MarathonVersion::V1_10).await;
+    sim.deploy(app("/a", 3)).await.unwrap();
+    let before = in_sync_with(&registry, &sim).await;
+    let rev = revision(&registry).await;
+
+    sim.set_failing(true);
+    let (code, answer) = post_json(&url(&sub, "/cleanup?force=true")).await;
+    assert_eq!(code, 502, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was changed")
+    );
+    let (code, _) = get_json(&url(&sub, "/cleanup")).await.unwrap();
+    assert_eq!(code, 502);
+
+    // Marathon gone altogether: the same.
+    drop(sim);
+    let (code, _) = post_json(&url(&sub, "/cleanup?force=true")).await;
+    assert_eq!(code, 502);
+    assert_eq!(revision(&registry).await, rev);
+    assert_eq!(stored_tasks(&registry).await, before);
+    let (code, health) = get_json(&url(&sub, "/healthz")).await.unwrap();
+    assert_eq!(code, 200, "Marathon down is degraded, not down");
+    assert_eq!(health["status"], "degraded");
+    sub.stop().await;
+}
+
+#[tokio::test]
+async fn removing_more_than_the_allowed_share_needs_force() {
+    let (_etcd, registry, sim, sub) = setup(MarathonVersion::V1_10).await;
+    sim.deploy(app("/a", 3)).await.unwrap();
+    sim.deploy(app("/b", 1)).await.unwrap();
+    in_sync_with(&registry, &sim).await;
+
+    sim.set_event_delivery(false);
+    sim.terminate("/a").await.unwrap();
+    let rev = revision(&registry).await;
+    // 3 tasks + 1 app of 6 records: 67% > 50%.
+    let (code, answer) = post_json(&url(&sub, "/cleanup")).await;
+    assert_eq!(code, 409, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("force=true"));
+    assert_eq!(answer["plan"]["summary"]["remove_task"], 3);
+    assert_eq!(revision(&registry).await, rev, "nothing applied");
+
+    let (code, report) = post_json(&url(&sub, "/cleanup?force=true")).await;
+    assert_eq!(code, 200, "{report}");
+    assert_eq!(report["written"], 4);
+    in_sync_with(&registry, &sim).await;
+    sub.stop().await;
+}
+
+#[tokio::test]
+async fn read_views_show_what_etcd_holds() {
+    let (_etcd, registry, sim, sub) = setup(MarathonVersion::V1_10).await;
+    sim.deploy(app("/prod/web", 2)).await.unwrap();
+    sim.deploy(app("/dev/web", 1)).await.unwrap();
+    in_sync_with(&registry, &sim).await;
+    let (_, tasks) = get_json(&url(&sub, "/v1/tasks?app=/prod/web"))
+        .await
+        .unwrap();
+    assert_eq!(tasks["tasks"].as_array().unwrap().len(), 2);
+    let (_, apps) = get_json(&url(&sub, "/v1/apps?group=/dev")).await.unwrap();
+    assert_eq!(apps["apps"].as_array().unwrap().len(), 1);
+    let (code, _) = get_json(&url(&sub, "/v1/tasks?app=/Bad")).await.unwrap();
+    assert_eq!(code, 400);
+    let metrics = http()
+        .get(url(&sub, "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("herald_subscriber_events_total"),
+        "{metrics}"
+    );
+    sub.stop().await;
+}
