@@ -12,11 +12,13 @@ cd "$(dirname "$0")"
 
 STATE=${HERALD_DEMO_DIR:-$PWD/target/demo}
 PROFILE=${HERALD_DEMO_PROFILE:-release}
-ETCD_PORT=${HERALD_DEMO_ETCD_PORT:-23790}
-SIM_PORT=${HERALD_DEMO_MARATHON_PORT:-18080}
-SUB_PORT=${HERALD_DEMO_SUBSCRIBER_PORT:-18090}
-DNS_PORT=${HERALD_DEMO_DNS_PORT:-15353}
-DNS_HTTP_PORT=${HERALD_DEMO_DNS_HTTP_PORT:-18123}
+# The defaults are the binaries' own (and etcd's and Marathon's), so every command in the
+# README works as written against the demo.
+ETCD_PORT=${HERALD_DEMO_ETCD_PORT:-2379}
+SIM_PORT=${HERALD_DEMO_MARATHON_PORT:-8080}
+SUB_PORT=${HERALD_DEMO_SUBSCRIBER_PORT:-8090}
+DNS_PORT=${HERALD_DEMO_DNS_PORT:-5353}
+DNS_HTTP_PORT=${HERALD_DEMO_DNS_HTTP_PORT:-8123}
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 say() { printf '    %s\n' "$*"; }
@@ -30,7 +32,7 @@ stop() {
     kill "$pid" 2>/dev/null && echo "stopped $(basename "$f") ($pid)"
     rm -f "$f"
   done
-  rm -rf /dev/shm/herald-demo-etcd
+  rm -rf "/dev/shm/herald-demo-etcd-$ETCD_PORT"
 }
 
 if [ "${1:-}" = stop ]; then
@@ -54,18 +56,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-command -v cargo >/dev/null || die "cargo is missing: install Rust (https://rustup.rs) first"
+[ -n "${HERALD_DEMO_BIN:-}" ] || command -v cargo >/dev/null || die "cargo is missing: install Rust (https://rustup.rs) first"
 
-step "Building Herald ($PROFILE)"
-flag=()
-[ "$PROFILE" = release ] && flag=(--release)
-cargo build "${flag[@]}" --quiet -p herald-subscriber -p herald-dns -p herald-guestutils -p marathon-sim
-BIN=$PWD/target/$PROFILE
+if [ -n "${HERALD_DEMO_BIN:-}" ]; then
+  BIN=$HERALD_DEMO_BIN # prebuilt binaries (the demo's own test uses this)
+else
+  step "Building Herald ($PROFILE)"
+  flag=()
+  [ "$PROFILE" = release ] && flag=(--release)
+  cargo build "${flag[@]}" --quiet -p herald-subscriber -p herald-dns -p herald-guestutils -p marathon-sim
+  BIN=$PWD/target/$PROFILE
+fi
 
 # --- 2. the stack ----------------------------------------------------------------------
 stop >/dev/null
 mkdir -p "$STATE/pids" "$STATE/logs"
-for port in "$ETCD_PORT" "$SIM_PORT" "$SUB_PORT" "$DNS_HTTP_PORT"; do
+for port in "$ETCD_PORT" "$((ETCD_PORT + 1))" "$SIM_PORT" "$SUB_PORT" "$DNS_PORT" "$DNS_HTTP_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "port $port on 127.0.0.1 is taken; set the HERALD_DEMO_*_PORT variables (see the top of demo.sh)"
   fi
@@ -90,11 +96,11 @@ export HERALD_ETCD_ENDPOINTS=http://127.0.0.1:$ETCD_PORT
 export HERALD_LOG_FORMAT=text
 
 step "Starting etcd on 127.0.0.1:$ETCD_PORT (data on tmpfs)"
-start etcd etcd --name demo --data-dir /dev/shm/herald-demo-etcd \
+start etcd etcd --name demo --data-dir "/dev/shm/herald-demo-etcd-$ETCD_PORT" \
   --listen-client-urls "$HERALD_ETCD_ENDPOINTS" --advertise-client-urls "$HERALD_ETCD_ENDPOINTS" \
-  --listen-peer-urls "http://127.0.0.1:$((ETCD_PORT + 10))" \
-  --initial-advertise-peer-urls "http://127.0.0.1:$((ETCD_PORT + 10))" \
-  --initial-cluster "demo=http://127.0.0.1:$((ETCD_PORT + 10))" \
+  --listen-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
+  --initial-advertise-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
+  --initial-cluster "demo=http://127.0.0.1:$((ETCD_PORT + 1))" \
   --logger zap --log-outputs stderr --log-level warn \
   --experimental-watch-progress-notify-interval 2s
 wait_for etcd 'curl -sf "$HERALD_ETCD_ENDPOINTS/health"'
@@ -112,7 +118,7 @@ wait_for herald-subscriber 'curl -sf "http://127.0.0.1:$SUB_PORT/healthz"'
 
 step "Starting herald-dns on 127.0.0.1:$DNS_PORT (UDP+TCP), HTTP on 127.0.0.1:$DNS_HTTP_PORT"
 start herald-dns "$BIN/herald-dns" --dns-listen "127.0.0.1:$DNS_PORT" \
-  --http-listen "127.0.0.1:$DNS_HTTP_PORT" --upstream 127.0.0.1:9 --ttl 5
+  --http-listen "127.0.0.1:$DNS_HTTP_PORT" --ttl 5
 wait_for herald-dns 'curl -sf "http://127.0.0.1:$DNS_HTTP_PORT/v1/version"'
 
 # --- 3. the RSVP example --------------------------------------------------------------
