@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Herald's benchmark command (not part of the tests): installs what the benchmarks need
+# (Debian packages), builds every binary in release mode, then runs herald-bench, which
+# starts etcd, herald-dns, NSD, Knot, the subscriber, marathon-sim and watchers on loopback,
+# prints a Markdown table and writes target/bench/results.json. See BENCHMARKS.md.
+#
+#   ./bench.sh                 # every benchmark (< 15 min)
+#   ./bench.sh --quick         # short runs (< 3 min)
+#   ./bench.sh dns [--quick]   # one benchmark: dns | freshness | ingest | resync | scale
+set -euo pipefail
+cd "$(dirname "$0")"
+
+missing=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+have etcd || missing+=(etcd-server)
+have protoc || missing+=(protobuf-compiler)
+[ -f /usr/include/google/protobuf/descriptor.proto ] || missing+=(libprotobuf-dev)
+have dig || missing+=(dnsutils)
+have dnsperf || missing+=(dnsperf)
+have nsd || missing+=(nsd)
+have knotd || missing+=(knot)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian starts the packaged servers as services; the benchmarks run their own copies.
+
+echo "==> cargo build --release --workspace --bins"
+cargo build --release --workspace --bins
+
+args=("$@")
+case "${1:-}" in
+  all|dns|freshness|ingest|resync|scale) ;;
+  *) args=(all "$@") ;;
+esac
+echo "==> herald-bench ${args[*]}"
+exec target/release/herald-bench "${args[@]}" --out target/bench/results.json

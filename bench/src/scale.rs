@@ -1,0 +1,83 @@
+//! Benchmark 5, scale: herald-dns's resident memory and its update time per change
+//! (registry write -> changed answer) at 1k, 10k and 50k tasks (5 tasks per app), each
+//! size with a freshly started herald-dns that loads the whole registry.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::change::{self, Changer};
+use crate::dnsq;
+use crate::fixture::{self, HeraldDns};
+use crate::procs;
+use crate::report::{Report, Row};
+use crate::stats::Summary;
+
+const TASKS_PER_APP: usize = 5;
+/// RSS target with 50,000 tasks.
+const RSS_TARGET_MB: f64 = 100.0;
+
+/// Runs the benchmark and adds its rows.
+pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
+    let sizes: &[usize] = &[1_000, 10_000, 50_000];
+    let changes = if quick { 40 } else { 200 };
+    let etcd = fixture::etcd().await?;
+    let registry = etcd.registry().await?;
+    let mut details = Vec::new();
+    for &tasks in sizes {
+        let apps = tasks / TASKS_PER_APP;
+        let started = std::time::Instant::now();
+        fixture::load(&registry, apps, TASKS_PER_APP).await?;
+        eprintln!(
+            "scale: {tasks} tasks in etcd ({:.1} s)",
+            started.elapsed().as_secs_f64()
+        );
+        let started = std::time::Instant::now();
+        let herald = HeraldDns::start(&etcd.endpoint(), 2).await?;
+        herald
+            .wait_for_app(apps - 1, TASKS_PER_APP, Duration::from_secs(60))
+            .await?;
+        let load_s = started.elapsed().as_secs_f64();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let rss_mb = procs::status_bytes(herald.proc.pid(), "VmRSS")? as f64 / 1e6;
+        let mut client = dnsq::Client::connect(herald.dns).await?;
+        let mut changer = Changer::new();
+        let mut samples = Vec::with_capacity(changes);
+        for i in 0..changes {
+            let k = (i * 7919) % apps;
+            samples.push(change::write_to_answer(&registry, &mut client, &mut changer, k).await?);
+        }
+        let s = Summary::of(&samples);
+        let rss_after_mb = procs::status_bytes(herald.proc.pid(), "VmRSS")? as f64 / 1e6;
+        let hwm_mb = procs::status_bytes(herald.proc.pid(), "VmHWM")? as f64 / 1e6;
+        let label = format!("{}k tasks", tasks / 1000);
+        let rss_row = if tasks == 50_000 {
+            Row::target(
+                "scale",
+                &format!("herald-dns RSS, {label}"),
+                rss_mb,
+                "MB",
+                "<= 100 MB",
+                rss_mb <= RSS_TARGET_MB,
+            )
+        } else {
+            Row::info("scale", &format!("herald-dns RSS, {label}"), rss_mb, "MB")
+        };
+        report.rows.push(rss_row.note(format!(
+            "VmRSS after load; {rss_after_mb:.1} MB after {changes} changes (VmHWM {hwm_mb:.1} MB); first load + serve {load_s:.2} s"
+        )));
+        report.rows.push(
+            Row::info("scale", &format!("update time p50, {label}"), s.p50, "ms").note(format!(
+                "registry write -> changed answer; p99 {:.2} ms, max {:.2} ms, n={}",
+                s.p99, s.max, s.count
+            )),
+        );
+        details.push(json!({
+            "tasks": tasks, "apps": apps, "rss_mb": rss_mb, "rss_after_changes_mb": rss_after_mb, "vmhwm_mb": hwm_mb,
+            "first_load_s": load_s, "update_ms": s,
+        }));
+    }
+    report.details.insert("scale".into(), json!(details));
+    Ok(())
+}
