@@ -129,7 +129,7 @@ impl ZoneConfig {
         let mut answer = Answer::new(ResponseCode::NoError);
         if matches!(qtype, RecordType::PTR | RecordType::ANY) {
             for target in &records.ptr {
-                let rdata = RData::PTR(PTR(target.clone()));
+                let rdata = RData::PTR(PTR(Name::clone(target)));
                 answer
                     .answers
                     .push(Record::from_rdata(qname.clone(), self.ttl, rdata));
@@ -167,7 +167,7 @@ impl ZoneConfig {
         if any || qtype == RecordType::SRV {
             let mut targets = BTreeSet::new();
             for srv in &records.srv {
-                let rdata = RData::SRV(SRV::new(0, 1, srv.port, srv.target.clone()));
+                let rdata = RData::SRV(SRV::new(0, 1, srv.port, Name::clone(&srv.target)));
                 answer
                     .answers
                     .push(Record::from_rdata(owner(), self.ttl, rdata));
@@ -179,15 +179,19 @@ impl ZoneConfig {
                 };
                 for ip in &found.a {
                     let rdata = RData::A(A(*ip));
-                    answer
-                        .additional
-                        .push(Record::from_rdata(target.clone(), self.ttl, rdata));
+                    answer.additional.push(Record::from_rdata(
+                        Name::clone(target),
+                        self.ttl,
+                        rdata,
+                    ));
                 }
                 for ip in &found.aaaa {
                     let rdata = RData::AAAA(AAAA(*ip));
-                    answer
-                        .additional
-                        .push(Record::from_rdata(target.clone(), self.ttl, rdata));
+                    answer.additional.push(Record::from_rdata(
+                        Name::clone(target),
+                        self.ttl,
+                        rdata,
+                    ));
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! generate for it (section 9 of the Mesos-DNS notes). Pure.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use hickory_proto::rr::{LowerName, Name};
 use registry::{AppRecord, Health, NetworkMode, Protocol, TaskRecord};
@@ -46,8 +47,8 @@ pub struct Naming {
 pub struct SrvValue {
     /// The port.
     pub port: u16,
-    /// The target host.
-    pub target: Name,
+    /// The target host (shared by every value that points at the same task).
+    pub target: Arc<Name>,
 }
 
 /// One record value at some name.
@@ -58,7 +59,7 @@ pub enum Value {
     /// A service location.
     Srv(SrvValue),
     /// A reverse pointer.
-    Ptr(Name),
+    Ptr(Arc<Name>),
 }
 
 impl Naming {
@@ -133,6 +134,7 @@ impl Naming {
         else {
             return out;
         };
+        let (c_task, c_slave) = (Arc::new(c_task), Arc::new(c_slave));
         let addresses = self.task_addresses(task, app);
         let mut push = |label: &str, slave: bool, value: Value| {
             if let Some(name) = self.name(label, slave) {
