@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use etcd_client::{Certificate, ConnectOptions, Identity, TlsOptions};
 
+use crate::endpoints::Endpoints;
 use crate::error::{Error, Result};
 use crate::keys::{DEFAULT_PREFIX, KeyLayout};
 use crate::store::Registry;
@@ -127,9 +128,18 @@ impl EtcdArgs {
         if self.endpoints.is_empty() {
             return Err(Error::Config("no etcd endpoints".to_string()));
         }
-        let client =
-            etcd_client::Client::connect(&self.endpoints, Some(self.connect_options()?)).await?;
-        Ok(Registry::new(client, self.layout()?, self.timeout))
+        let endpoints = self.endpoints_with(self.connect_options()?).await?;
+        Ok(Registry::with_endpoints(
+            endpoints,
+            self.layout()?,
+            self.timeout,
+        ))
+    }
+
+    /// Endpoints with failover, connected with these settings altered by the caller (e.g. a
+    /// longer deadline for an election client).
+    pub async fn endpoints_with(&self, options: ConnectOptions) -> Result<Endpoints> {
+        Endpoints::connect(self.endpoints.clone(), Some(options)).await
     }
 }
 

@@ -12,6 +12,7 @@
 
 mod codec;
 mod config;
+mod endpoints;
 mod error;
 mod ids;
 mod keys;
@@ -25,6 +26,7 @@ pub mod harness;
 
 pub use codec::Entry;
 pub use config::EtcdArgs;
+pub use endpoints::{Endpoints, PinnedClient, is_transport_failure};
 pub use error::{Error, Result};
 pub use ids::{AppId, validate_task_id};
 pub use keys::{KeyKind, KeyLayout, Scope};

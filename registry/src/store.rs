@@ -7,6 +7,7 @@ use etcd_client::{Client, Compare, CompareOp, GetOptions, PutOptions, Txn, TxnOp
 use tokio::sync::Mutex;
 
 use crate::codec::{self, Entry};
+use crate::endpoints::Endpoints;
 use crate::error::Result;
 use crate::ids::AppId;
 use crate::keys::{KeyKind, KeyLayout, Scope};
@@ -129,7 +130,7 @@ pub enum Outcome {
 /// A connected registry: the key layout plus an etcd client. Cheap to clone.
 #[derive(Clone)]
 pub struct Registry {
-    client: Client,
+    endpoints: Endpoints,
     layout: KeyLayout,
     tombstone_ttl: Duration,
     timeout: Duration,
@@ -146,8 +147,13 @@ struct Prepared {
 impl Registry {
     /// Wraps a connected client. Prefer [`crate::EtcdArgs::connect`].
     pub fn new(client: Client, layout: KeyLayout, timeout: Duration) -> Self {
+        Self::with_endpoints(Endpoints::from_client(client), layout, timeout)
+    }
+
+    /// A registry over endpoints that fail over between members.
+    pub fn with_endpoints(endpoints: Endpoints, layout: KeyLayout, timeout: Duration) -> Self {
         Registry {
-            client,
+            endpoints,
             layout,
             tombstone_ttl: DEFAULT_TOMBSTONE_TTL,
             timeout,
@@ -168,9 +174,14 @@ impl Registry {
         &self.layout
     }
 
-    /// The underlying etcd client (for elections, health checks, ...).
+    /// The etcd client pinned to the current member (for elections, health checks, ...).
     pub fn client(&self) -> Client {
-        self.client.clone()
+        self.endpoints.client()
+    }
+
+    /// The endpoints with their failover (to run other etcd calls the same way).
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
     }
 
     /// The per-request deadline the client was configured with.
@@ -180,7 +191,10 @@ impl Registry {
 
     /// Checks that etcd answers (a cheap `status` call); returns the current revision.
     pub async fn ping(&self) -> Result<i64> {
-        let status = self.client.clone().status().await?;
+        let status = self
+            .endpoints
+            .call(|mut c| async move { c.status().await })
+            .await?;
         Ok(status.header().map(|h| h.revision()).unwrap_or(0))
     }
 
@@ -265,7 +279,14 @@ impl Registry {
                 ))
             })
             .collect();
-        let response = self.client.clone().txn(Txn::new().and_then(ops)).await?;
+        let txn = Txn::new().and_then(ops);
+        let response = self
+            .endpoints
+            .call(|mut c| {
+                let txn = txn.clone();
+                async move { c.txn(txn).await }
+            })
+            .await?;
         Ok(response
             .op_responses()
             .into_iter()
@@ -283,7 +304,10 @@ impl Registry {
             return Ok(id);
         }
         let ttl = self.tombstone_ttl.as_secs() as i64;
-        let lease = self.client.clone().lease_grant(ttl, None).await?;
+        let lease = self
+            .endpoints
+            .call(|mut c| async move { c.lease_grant(ttl, None).await })
+            .await?;
         *slot = Some((lease.id(), Instant::now() + self.tombstone_ttl / 2));
         Ok(lease.id())
     }
@@ -317,7 +341,10 @@ impl Registry {
 
     /// Reads one key as an [`Entry`] (tombstones included) with its `mod_revision`.
     pub async fn get(&self, key: &str) -> Result<Option<(Entry, i64)>> {
-        let response = self.client.clone().get(key, None).await?;
+        let response = self
+            .endpoints
+            .call(|mut c| async move { c.get(key, None).await })
+            .await?;
         match response.kvs().first() {
             None => Ok(None),
             Some(kv) => Ok(Some((codec::decode(key, kv.value())?, kv.mod_revision()))),
@@ -330,7 +357,6 @@ impl Registry {
         let end = prefix_end(prefix.as_bytes());
         let mut snapshot = Snapshot::default();
         let mut from = prefix.as_bytes().to_vec();
-        let mut kv = self.client.kv_client();
         loop {
             let mut options = GetOptions::new()
                 .with_range(end.clone())
@@ -338,7 +364,13 @@ impl Registry {
             if snapshot.revision > 0 {
                 options = options.with_revision(snapshot.revision);
             }
-            let response = kv.get(from.clone(), Some(options)).await?;
+            let response = self
+                .endpoints
+                .call(|mut c| {
+                    let (from, options) = (from.clone(), options.clone());
+                    async move { c.get(from, Some(options)).await }
+                })
+                .await?;
             if snapshot.revision == 0 {
                 snapshot.revision = response.header().map(|h| h.revision()).unwrap_or(0);
             }

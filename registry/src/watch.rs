@@ -161,7 +161,17 @@ async fn run(
             },
         };
         let mut delivered = start - 1;
-        let end = session(&registry, &scope, &options, start, &mut delivered, &tx).await;
+        let pinned = registry.endpoints().pinned_client();
+        let end = session(
+            &registry,
+            pinned.client.clone(),
+            &scope,
+            &options,
+            start,
+            &mut delivered,
+            &tx,
+        )
+        .await;
         let progressed = delivered >= start;
         match end {
             End::Closed => return,
@@ -172,6 +182,8 @@ async fn run(
             }
             End::Error(error) => {
                 tracing::warn!(%error, resume_at = delivered + 1, "etcd watch lost; reconnecting");
+                // Whatever failed (the member, the connection, a hang), try another member.
+                registry.endpoints().failed(&pinned).await;
                 next_revision = Some(delivered + 1);
                 if !disconnected(&tx, error).await {
                     return;
@@ -198,6 +210,7 @@ fn jitter(d: Duration) -> Duration {
 /// handed to the consumer, so the caller can resume right after it.
 async fn session(
     registry: &Registry,
+    mut client: etcd_client::Client,
     scope: &Scope,
     options: &WatchOptions,
     start: i64,
@@ -209,7 +222,6 @@ async fn session(
         .with_prefix()
         .with_start_revision(start)
         .with_progress_notify();
-    let mut client = registry.client();
     let mut stream = match timeout(registry.timeout(), client.watch(prefix, Some(etcd_options)))
         .await
     {

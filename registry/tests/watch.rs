@@ -196,3 +196,29 @@ async fn a_three_member_cluster_keeps_working_with_one_member_killed() {
     collect_until(&mut watch, &mut seen, 30).await;
     assert_eq!(reg.list(&Scope::All).await.unwrap().tasks.len(), 30);
 }
+
+#[tokio::test]
+async fn losing_the_pinned_member_moves_reads_writes_and_watches_to_another() {
+    let mut cluster = EtcdCluster::start(3).await.unwrap();
+    let reg = cluster.registry().await.unwrap();
+    let mut watch = reg.watch(Scope::All, fast());
+    assert!(matches!(next(&mut watch).await, WatchEvent::Resynced(_)));
+    reg.apply((0..5).map(put).collect()).await.unwrap();
+    // The registry pins the first endpoint; kill exactly that member.
+    cluster.kill_member(0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut i = 5;
+    while i < 20 {
+        match reg.apply(vec![put(i)]).await {
+            Ok(_) => i += 1,
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                eprintln!("retrying after {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("no failover away from the dead member: {e}"),
+        }
+    }
+    assert_eq!(reg.list(&Scope::All).await.unwrap().tasks.len(), 20);
+    let mut seen = BTreeSet::new();
+    collect_until(&mut watch, &mut seen, 20).await;
+}

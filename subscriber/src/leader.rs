@@ -13,6 +13,7 @@
 use std::time::{Duration, Instant};
 
 use etcd_client::{Client, ResignOptions};
+use registry::Endpoints;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -27,17 +28,23 @@ pub struct ElectionConfig {
     pub ttl: Duration,
 }
 
-/// Runs elections until `shutdown`; `leader` says whether this instance leads.
+/// Runs elections until `shutdown`; `leader` says whether this instance leads. A term that
+/// fails moves the next one to another etcd member.
 pub async fn run(
-    mut client: Client,
+    endpoints: Endpoints,
     config: ElectionConfig,
     leader: watch::Sender<bool>,
     shutdown: CancellationToken,
 ) {
     let mut backoff = Duration::from_millis(200);
     while !shutdown.is_cancelled() {
+        let pinned = endpoints.pinned_client();
+        let mut client = pinned.client.clone();
         let result = term(&mut client, &config, &leader, &shutdown).await;
         leader.send_replace(false);
+        if result.is_err() {
+            endpoints.failed(&pinned).await;
+        }
         match result {
             Ok(()) => backoff = Duration::from_millis(200),
             Err(e) => {

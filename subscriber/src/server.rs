@@ -95,7 +95,9 @@ impl Subscriber {
                 // `campaign` waits as long as another instance leads; the election code
                 // puts its own deadlines on everything else.
                 .with_timeout(Duration::from_secs(3600));
-            let client = etcd_client::Client::connect(&config.etcd.endpoints, Some(options))
+            let client = config
+                .etcd
+                .endpoints_with(options)
                 .await
                 .context("cannot set up the etcd election client")?;
             let election = ElectionConfig {
