@@ -45,3 +45,26 @@ echo "==> cargo test"
 # The examples' tests run every binary of the workspace: build them all first.
 cargo build --workspace --bins --quiet
 cargo test --workspace --all-features
+
+# Fuzzing (fuzz/README.md). The corpora are always replayed, plus thousands of mutations,
+# by the stable tests above (subscriber/tests/fuzz_corpus.rs, dns/tests/malformed.rs).
+# Where a nightly toolchain and cargo-fuzz are already installed, each target also runs
+# for a short, bounded time (HERALD_FUZZ_SECONDS, default 20; 0 skips it). cargo-fuzz is
+# not installed here: its install and first sanitizer build take ~8 minutes on 2 cores.
+fuzz_seconds="${HERALD_FUZZ_SECONDS:-20}"
+if [ "$fuzz_seconds" != 0 ] && cargo +nightly fuzz --version >/dev/null 2>&1; then
+  for target in event_decode sse_parser dns_query; do
+    echo "==> cargo fuzz run $target (${fuzz_seconds}s)"
+    work="$(mktemp -d)"
+    if ! (cd fuzz && cargo +nightly fuzz run "$target" "$work" "corpus/$target" -- \
+      -max_total_time="$fuzz_seconds" -max_len=65536 -print_final_stats=1) >"$work.log" 2>&1; then
+      tail -40 "$work.log" >&2
+      echo "cargo fuzz run $target failed; crash inputs are in fuzz/artifacts/$target" >&2
+      exit 1
+    fi
+    grep -E '^(Done|stat::average_exec_per_sec)' "$work.log" || true
+    rm -rf "$work" "$work.log"
+  done
+else
+  echo "==> cargo fuzz: skipped (no nightly + cargo-fuzz; the corpus replay tests ran)"
+fi

@@ -1,5 +1,6 @@
 //! The hickory request handler: zone answers from the current snapshot, everything else
 //! through the forwarder for clients in the recursion ACL, REFUSED for the rest.
+//! Opcodes other than QUERY get NOTIMP; classes other than IN are not the zone's.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -7,10 +8,11 @@ use std::time::Instant;
 
 use arc_swap::ArcSwapOption;
 use hickory_proto::op::{Edns, MessageType, Metadata, OpCode, ResponseCode};
-use hickory_proto::rr::Record;
+use hickory_proto::rr::{DNSClass, Record};
+use hickory_proto::serialize::binary::{BinDecoder, BinEncodable, BinEncoder};
 use hickory_server::net::runtime::Time;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::{Catalog, MessageResponseBuilder};
+use hickory_server::zone_handler::{Catalog, MessageResponseBuilder, Queries};
 use ipnet::IpNet;
 
 use crate::answer::ZoneConfig;
@@ -61,10 +63,24 @@ impl DnsHandler {
         request: &Request,
         mut response: R,
     ) -> ResponseInfo {
-        if request.metadata.message_type != MessageType::Query
-            || request.metadata.op_code != OpCode::Query
-        {
-            return error(request, response, ResponseCode::NotImp).await;
+        let plain = plain_question(request);
+        let bad_opcode = request.metadata.message_type != MessageType::Query
+            || request.metadata.op_code != OpCode::Query;
+        if bad_opcode || !plain {
+            let code = if bad_opcode {
+                ResponseCode::NotImp
+            } else {
+                ResponseCode::FormErr
+            };
+            if plain {
+                return error(request, response, code).await;
+            }
+            // Echoing such a question would copy its compression pointers into a message
+            // where they point elsewhere: answer without a question.
+            return match Queries::read(&mut BinDecoder::new(&[]), 0) {
+                Ok(none) => error_with(&none, request, response, code).await,
+                Err(_) => error(request, response, code).await,
+            };
         }
         let Ok(info) = request.request_info() else {
             return error(request, response, ResponseCode::FormErr).await;
@@ -74,9 +90,14 @@ impl DnsHandler {
         };
         let query = info.query;
         let qname = query.original().name();
-        let Some(answer) = self
-            .config
-            .answer(&zone, qname, query.name(), query.query_type())
+        // The zone exists in class IN only: other classes (CH, HS, unknown) are not ours.
+        let ours = matches!(query.query_class(), DNSClass::IN | DNSClass::ANY);
+        let Some(answer) = ours
+            .then(|| {
+                self.config
+                    .answer(&zone, qname, query.name(), query.query_type())
+            })
+            .flatten()
         else {
             if self.may_recurse(request.src().ip())
                 && let Some(forwarder) = &self.forwarder
@@ -121,12 +142,33 @@ impl DnsHandler {
     }
 }
 
+/// True when the question section is one question written out plainly (no compression
+/// pointer), as every real client sends it: its bytes can be echoed in the response.
+fn plain_question(request: &Request) -> bool {
+    let [query] = request.queries.queries() else {
+        return false;
+    };
+    let mut bytes = Vec::new();
+    let mut encoder = BinEncoder::new(&mut bytes);
+    query.original().emit(&mut encoder).is_ok() && bytes == request.queries.as_bytes()
+}
+
 async fn error<R: ResponseHandler>(
+    request: &Request,
+    response: R,
+    code: ResponseCode,
+) -> ResponseInfo {
+    error_with(&request.queries, request, response, code).await
+}
+
+/// An error response echoing `queries`.
+async fn error_with<R: ResponseHandler>(
+    queries: &Queries,
     request: &Request,
     mut response: R,
     code: ResponseCode,
 ) -> ResponseInfo {
-    let builder = MessageResponseBuilder::from_message_request(request);
+    let builder = MessageResponseBuilder::new(queries, None);
     let message = builder.error_msg(&request.metadata, code);
     match response.send_response(message).await {
         Ok(info) => info,

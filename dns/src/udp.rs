@@ -7,11 +7,17 @@
 //! copying the cached bytes and patching the ID: byte-identical to the slow path by
 //! construction. The cache belongs to one DNS thread and is dropped whenever a new zone
 //! snapshot is published.
+//!
+//! A datagram shorter than a header, or with the QR bit set (a response), gets no reply
+//! (answering responses would make Herald a reflector). Every other datagram gets one:
+//! a well-formed query its answer, a malformed one FORMERR (NOTIMP when its opcode is not
+//! QUERY), built from the header alone by [`error_reply`]. [`respond`] is the whole path
+//! without sockets, for tests and fuzzing.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::Record;
@@ -62,8 +68,8 @@ pub async fn serve(socket: UdpSocket, handler: Arc<DnsHandler>, zone: SharedZone
             }
         };
         let query = &buf[..len];
-        if len < 12 || query[2] & 0x80 != 0 {
-            continue; // not a query
+        if !is_query(query) {
+            continue;
         }
         let recurse = handler.may_recurse(src.ip());
         if let Some(wire) = cached(&cache, &zone, recurse, query) {
@@ -73,6 +79,13 @@ pub async fn serve(socket: UdpSocket, handler: Arc<DnsHandler>, zone: SharedZone
             continue;
         }
         let Ok(request) = Request::from_bytes(query.to_vec(), src, Protocol::Udp) else {
+            if let Some(reply) = error_reply(query) {
+                let rcode = ResponseCode::from_low(reply[3] & 0x0f);
+                crate::metrics::query("none", rcode, Duration::ZERO);
+                if let Err(error) = socket.send_to(&reply, src).await {
+                    tracing::debug!(%error, "UDP send failed");
+                }
+            }
             continue;
         };
         let responder = UdpResponder {
@@ -89,6 +102,73 @@ pub async fn serve(socket: UdpSocket, handler: Arc<DnsHandler>, zone: SharedZone
                 .handle_request::<UdpResponder, TokioTime>(&request, responder)
                 .await;
         });
+    }
+}
+
+/// True when `datagram` has a whole header and is not a response.
+fn is_query(datagram: &[u8]) -> bool {
+    datagram.len() >= 12 && datagram[2] & 0x80 == 0
+}
+
+/// The reply to a query whose header is readable but whose body is not: the same ID,
+/// opcode and RD bit, no sections, and FORMERR, or NOTIMP when the opcode is not QUERY.
+/// `None` when `query` is not a query (see [`respond`]).
+pub fn error_reply(query: &[u8]) -> Option<Vec<u8>> {
+    if !is_query(query) {
+        return None;
+    }
+    let opcode = (query[2] >> 3) & 0x0f;
+    let rcode = if opcode == 0 {
+        ResponseCode::FormErr
+    } else {
+        ResponseCode::NotImp
+    };
+    let mut reply = vec![0u8; 12];
+    reply[..2].copy_from_slice(&query[..2]);
+    reply[2] = 0x80 | (query[2] & 0x79); // QR, the opcode and RD
+    reply[3] = rcode.low();
+    Some(reply)
+}
+
+/// The bytes the UDP path sends back for `query` from `src`, computed without sockets
+/// and without the answer cache (which only replays these same bytes): `None` when
+/// the server stays silent. Never panics, whatever the bytes.
+pub async fn respond(handler: &DnsHandler, query: &[u8], src: SocketAddr) -> Option<Vec<u8>> {
+    if !is_query(query) {
+        return None;
+    }
+    let Ok(request) = Request::from_bytes(query.to_vec(), src, Protocol::Udp) else {
+        return error_reply(query);
+    };
+    let capture = Capture::default();
+    handler
+        .handle_request::<Capture, TokioTime>(&request, capture.clone())
+        .await;
+    capture.0.lock().ok()?.take()
+}
+
+/// A [`ResponseHandler`] that keeps the encoded response.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Option<Vec<u8>>>>);
+
+#[async_trait::async_trait]
+impl ResponseHandler for Capture {
+    async fn send_response<'a>(
+        &mut self,
+        response: MessageResponse<
+            '_,
+            'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+            impl Iterator<Item = &'a Record> + Send + 'a,
+        >,
+    ) -> Result<ResponseInfo, NetError> {
+        let (info, wire) = encode(response)?;
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(wire);
+        }
+        Ok(info)
     }
 }
 

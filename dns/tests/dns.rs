@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Herald, answers, eventually, put, task};
+use common::{Herald, answers, eventually, eventually_within, put, task};
 use registry::harness::EtcdServer;
 use registry::{Stamp, Write, WriteOp};
 
@@ -245,6 +245,36 @@ async fn keeps_answering_and_reports_staleness_while_etcd_is_down() {
             .get("/metrics")
             .contains("herald_dns_staleness_seconds")
     );
+}
+
+/// etcd frozen (SIGSTOP) for 20 s: herald-dns keeps answering from its index, reports
+/// itself degraded, and after SIGCONT catches up and reports ok again by itself.
+#[tokio::test]
+async fn a_frozen_etcd_degrades_then_recovers_by_itself() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    put(&registry, vec![task("/web", "web.t1", "127.0.0.9", &[])]).await;
+    let herald = Herald::start(&etcd, &[]);
+    etcd.freeze();
+    let frozen = std::time::Instant::now();
+    let minute = std::time::Duration::from_secs(60);
+    eventually_within(minute, "healthz degraded while etcd is frozen", || {
+        herald.get("/healthz").contains("\"degraded\"")
+    });
+    let mut answered = 0;
+    while frozen.elapsed() < std::time::Duration::from_secs(20) {
+        let a = herald.dig(&["+noall", "+answer", "web.marathon.mesos", "A"]);
+        assert_eq!(answers(&a), vec!["127.0.0.9"], "answers from the index");
+        answered += 1;
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert!(answered > 5);
+    etcd.thaw();
+    put(&registry, vec![task("/web", "web.t2", "127.0.0.10", &[])]).await;
+    eventually_within(minute, "recovered: ok and the new task served", || {
+        let a = herald.dig(&["+noall", "+answer", "web.marathon.mesos", "A"]);
+        herald.get("/healthz").contains("\"ok\"") && answers(&a) == vec!["127.0.0.10", "127.0.0.9"]
+    });
 }
 
 /// Mesos-DNS's own fixture (§5.1/§5.3): `liquor-store` on a container network, ports

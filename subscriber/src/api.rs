@@ -31,6 +31,10 @@ use crate::marathon::MarathonClient;
 use crate::reconcile::{ReconcileError, Reconciler, Resync};
 use crate::telemetry;
 
+/// A callback body must arrive within this (a slow or stalled client gets 408 and its
+/// connection is closed, so it cannot hold a task and a buffer forever).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Who may call `/callback` and `/cleanup`.
 #[derive(Clone, Default)]
 pub struct ApiAuth {
@@ -173,7 +177,19 @@ async fn callback(
     if declared.is_some_and(|n| n > state.max_body as u64) {
         return too_big();
     }
-    let bytes = match axum::body::to_bytes(body, state.max_body).await {
+    let read = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, state.max_body));
+    let Ok(read) = read.await else {
+        telemetry::event("unknown", "invalid");
+        let mut response = error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the body did not arrive within {BODY_TIMEOUT:?}"),
+        );
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    };
+    let bytes = match read {
         Ok(b) => b,
         Err(e) => {
             let limit = std::error::Error::source(&e)

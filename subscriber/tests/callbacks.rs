@@ -371,6 +371,45 @@ async fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
     sub.stop().await;
 }
 
+/// A client that announces a body and then stalls gets 408 after
+/// `api::BODY_TIMEOUT`, its connection is closed, and nothing is written; others are
+/// served meanwhile.
+#[tokio::test]
+async fn a_stalled_body_gets_408_and_writes_nothing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (_etcd, registry, _sim, sub) = setup(&[]).await;
+    let before = revision(&registry).await;
+    let event = status(
+        "web.ffffffff-0000-0000-0000-000000000001",
+        "TASK_RUNNING",
+        1,
+    )
+    .to_string();
+    let mut slow = tokio::net::TcpStream::connect(sub.addr()).await.unwrap();
+    let head = format!(
+        "POST /callback HTTP/1.1\r\nhost: herald\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        event.len()
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&event.as_bytes()[..10]).await.unwrap();
+    // Others are not held up by the stalled one.
+    let (code, _) = get_json(&url(&sub, "/healthz")).await.unwrap();
+    assert_eq!(code, 200);
+    let limit = herald_subscriber::api::BODY_TIMEOUT + Duration::from_secs(20);
+    let mut answer = Vec::new();
+    tokio::time::timeout(limit, slow.read_to_end(&mut answer))
+        .await
+        .expect("the server closes a stalled connection")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive"), "{answer}");
+    settle(&sub).await;
+    assert_eq!(revision(&registry).await, before, "nothing was written");
+    sub.stop().await;
+}
+
 #[tokio::test]
 async fn callback_and_cleanup_auth() {
     let (_etcd, _registry, _sim, sub) =

@@ -141,6 +141,9 @@ async fn marathon_down_during_a_reconcile_deletes_nothing() {
     let (code, health) = get_json(&url(&sub, "/healthz")).await.unwrap();
     assert_eq!(code, 200, "Marathon down is degraded, not down");
     assert_eq!(health["status"], "degraded");
+    let why = health["checks"]["marathon"]["error"].as_str().unwrap_or("");
+    assert!(!why.is_empty(), "/healthz says why: {health}");
+    assert_eq!(health["checks"]["etcd"]["ok"], true, "{health}");
     sub.stop().await;
 }
 

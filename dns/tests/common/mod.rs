@@ -117,8 +117,13 @@ pub fn answers(output: &str) -> Vec<String> {
 }
 
 /// Polls `check` until it holds (20 s deadline).
-pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+pub fn eventually(what: &str, check: impl FnMut() -> bool) {
+    eventually_within(Duration::from_secs(20), what, check)
+}
+
+/// Polls `check` until it holds, for at most `limit`.
+pub fn eventually_within(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if check() {
             return;

@@ -228,9 +228,14 @@ impl SseParser {
             return None;
         }
         self.has_data = false;
+        let data = std::mem::take(&mut self.data);
+        if data.is_empty() {
+            // `data:` lines that were all empty: the specification dispatches nothing.
+            return None;
+        }
         Some(SseEvent {
             event,
-            data: std::mem::take(&mut self.data),
+            data,
             id: self.last_id.clone(),
         })
     }

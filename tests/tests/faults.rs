@@ -1,0 +1,172 @@
+//! Faults with every binary running: the subscriber, herald-dns and herald-watcher as real
+//! processes, real etcd (killed, or a cluster losing its leader) and the Marathon
+//! simulator streaming about 1,000 status events a second. Afterwards etcd, the DNS
+//! answers and the watcher's last state must equal the simulator's truth.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use marathon_sim::{AppSpec, MarathonVersion, SimConfig, Simulator};
+use registry::harness::{EtcdCluster, EtcdServer};
+
+/// Events per second of the stream.
+const RATE: usize = 1000;
+
+async fn simulator() -> Simulator {
+    Simulator::start(SimConfig {
+        event_buffer: 65_536,
+        ..SimConfig::new(MarathonVersion::V1_10)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etcd_sigkilled_during_a_stream_of_1000_events_per_second_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    let etcd_args = endpoints(&[etcd.endpoint()]);
+    let sim = simulator().await;
+    sim.deploy(AppSpec::new("/stream", 20)).await.unwrap();
+    // No periodic reconcile: what survives the outage comes from the stream and the
+    // resumable writes and watches alone.
+    let (_sub, _) = subscriber(
+        dir.path(),
+        &etcd_args,
+        &sim.url(),
+        &["--election", "false", "--reconcile-interval", "off"],
+        &[],
+    )
+    .await;
+    let (_dns, dns_addr, dns_http) = dns(dir.path(), &etcd_args, &[], &[]).await;
+    let (_watcher, state) = watcher(dir.path(), &etcd_args, "stream", "watcher");
+    sim.wait_for_event_streams(1, WAIT).await.unwrap();
+    all_views_match(&sim, &registry, "/stream", "stream", &dns_addr, &state).await;
+
+    let outage = async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        etcd.kill();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        etcd.restart().await.unwrap();
+    };
+    let (sent, ()) = tokio::join!(stream(&sim, "/stream", RATE, 8), outage);
+    assert!(sent >= 8 * RATE);
+    let truth = all_views_match(&sim, &registry, "/stream", "stream", &dns_addr, &state).await;
+    assert_eq!(truth.len(), 20);
+    let (code, health) = curl(&format!("http://{dns_http}/healthz"));
+    assert_eq!(code, 200, "{health}");
+    assert!(health.contains("\"ok\""), "herald-dns recovered: {health}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_killed_mid_burst_is_healed_by_its_start_up_reconcile() {
+    let dir = tempfile::tempdir().unwrap();
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    let etcd_args = endpoints(&[etcd.endpoint()]);
+    let sim = simulator().await;
+    sim.deploy(AppSpec::new("/burst", 20)).await.unwrap();
+    // The periodic reconcile is off: only the start-up one can heal.
+    let (mut sub, listen) = subscriber(
+        dir.path(),
+        &etcd_args,
+        &sim.url(),
+        &["--election", "false", "--reconcile-interval", "off"],
+        &[],
+    )
+    .await;
+    sim.wait_for_event_streams(1, WAIT).await.unwrap();
+    eventually("etcd holds the deployment", || async {
+        same(
+            "etcd",
+            &truth(&sim, "/burst"),
+            &in_etcd(&registry, "/burst").await?,
+        )
+    })
+    .await;
+
+    let kill = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        sub.kill();
+    };
+    let (_, ()) = tokio::join!(stream(&sim, "/burst", RATE, 3), kill);
+    // Everything after the kill was missed: etcd is behind the simulator now.
+    let stale = in_etcd(&registry, "/burst").await.unwrap();
+    assert!(
+        same("etcd", &truth(&sim, "/burst"), &stale).is_err(),
+        "events were missed while the subscriber was down"
+    );
+    sub.restart();
+    eventually("the restarted subscriber healed etcd", || async {
+        same(
+            "etcd",
+            &truth(&sim, "/burst"),
+            &in_etcd(&registry, "/burst").await?,
+        )
+    })
+    .await;
+    let (code, body) = curl(&format!("http://{listen}/healthz"));
+    assert_eq!(code, 200, "{body}");
+    let logs = sub.logs();
+    assert!(
+        logs.contains("reconcile"),
+        "the start-up reconcile is logged:\n{logs}"
+    );
+}
+
+/// KNOWN BUG, so ignored: with several endpoints, etcd-client's balanced channel keeps
+/// sending requests to the killed member ("tcp connect error", forever), so the
+/// subscriber stops writing (etcdv3/etcd-client#39). Run it with
+/// `cargo test -p herald-system-tests --test faults -- --ignored` once the registry
+/// fails over between endpoints itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_three_member_cluster_losing_its_leader_mid_stream_loses_no_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = EtcdCluster::start(3).await.unwrap();
+    let etcd_args = endpoints(&cluster.endpoints());
+    let sim = simulator().await;
+    sim.deploy(AppSpec::new("/ha", 20)).await.unwrap();
+    let (_sub, _) = subscriber(
+        dir.path(),
+        &etcd_args,
+        &sim.url(),
+        &["--election", "false", "--reconcile-interval", "off"],
+        &[],
+    )
+    .await;
+    let (_dns, dns_addr, _) = dns(dir.path(), &etcd_args, &[], &[]).await;
+    let (_watcher, state) = watcher(dir.path(), &etcd_args, "ha", "watcher");
+    sim.wait_for_event_streams(1, WAIT).await.unwrap();
+    let leader = cluster.leader().await.unwrap();
+    {
+        let registry = cluster.registry().await.unwrap();
+        all_views_match(&sim, &registry, "/ha", "ha", &dns_addr, &state).await;
+    }
+
+    let failover = async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        cluster.kill_member(leader);
+    };
+    let (sent, ()) = tokio::join!(stream(&sim, "/ha", RATE, 6), failover);
+    assert!(sent >= 6 * RATE);
+    let new_leader = cluster.leader().await.unwrap();
+    assert_ne!(new_leader, leader, "a new leader was elected");
+    // The test reads through the survivors (the binaries were given all three).
+    let survivors: Vec<String> = cluster
+        .endpoints()
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| *i != leader)
+        .map(|(_, e)| e)
+        .collect();
+    let registry = registry::EtcdArgs::for_endpoints(survivors)
+        .connect()
+        .await
+        .unwrap();
+    let truth = all_views_match(&sim, &registry, "/ha", "ha", &dns_addr, &state).await;
+    assert_eq!(truth.len(), 20);
+}
