@@ -52,6 +52,9 @@ cargo test --workspace --all-features
 # for a short, bounded time (HERALD_FUZZ_SECONDS, default 20; 0 skips it). cargo-fuzz is
 # not installed here: its install and first sanitizer build take ~8 minutes on 2 cores.
 fuzz_seconds="${HERALD_FUZZ_SECONDS:-20}"
+# The sanitizer build is slow the first time (~6 minutes on 2 cores); keep it outside the
+# clone so that later runs on the same machine reuse it.
+export CARGO_TARGET_DIR="${HERALD_FUZZ_TARGET_DIR:-$HOME/.cache/herald/fuzz-target}"
 if [ "$fuzz_seconds" != 0 ] && cargo +nightly fuzz --version >/dev/null 2>&1; then
   for target in event_decode sse_parser dns_query; do
     echo "==> cargo fuzz run $target (${fuzz_seconds}s)"
