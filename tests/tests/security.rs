@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::*;
 use marathon_sim::{AppSpec, MarathonVersion, SimConfig, Simulator};
 use registry::EtcdArgs;
-use registry::harness::{etcd_binary, free_port};
+use registry::harness::{TestCa, etcd_binary, free_port};
 
 const ETCD_PASSWORD: &str = "etcd-pw-Zq81xKc";
 const ROOT_PASSWORD: &str = "root-pw-77aHj2";
@@ -22,83 +22,14 @@ const API_TOKEN: &str = "api-token-Hh3kLp0";
 const API_PASSWORD: &str = "api-pw-Ty6vBn4";
 const MARATHON_PASSWORD: &str = "marathon-pw-Qe5rWs9";
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl is installed");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A CA, a server certificate for 127.0.0.1 and a client certificate whose CN is not an
 /// etcd user (so the certificate alone grants nothing: the password is needed too).
 fn make_certs(dir: &Path) {
-    let req = |key: &str, csr: &str, cn: &str| {
-        openssl(
-            dir,
-            &[
-                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", cn,
-            ],
-        )
-    };
-    let sign = |csr: &str, out: &str, ext: &str| {
-        std::fs::write(dir.join("ext"), ext).unwrap();
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                csr,
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                out,
-                "-days",
-                "2",
-                "-extfile",
-                "ext",
-            ],
-        )
-    };
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=herald-test-ca",
-        ],
-    );
-    req("server.key", "server.csr", "/CN=127.0.0.1");
-    sign(
-        "server.csr",
-        "server.pem",
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n",
-    );
-    req("client.key", "client.csr", "/CN=herald-node");
-    sign(
-        "client.csr",
-        "client.pem",
-        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
-    );
+    let ca = TestCa::new(dir).unwrap();
+    let server = "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n";
+    ca.issue("server", "/CN=127.0.0.1", server).unwrap();
+    let client = "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n";
+    ca.issue("client", "/CN=herald-node", client).unwrap();
 }
 
 /// An etcd with `--client-cert-auth` over https and auth enabled: user `herald` may read
