@@ -37,13 +37,17 @@ if ! command -v hadolint >/dev/null 2>&1 && [ ! -x target/tools/bin/hadolint ]; 
 fi
 export PATH="$PWD/target/tools/bin:$PATH"
 
+# No incremental cache: a one-off run (CI) does not reuse it, and it doubles the disk used.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 echo "==> cargo test"
 # The examples' tests run every binary of the workspace: build them all first.
-cargo build --workspace --bins --quiet
+# Same features as the test build, so that the binaries are built once.
+cargo build --workspace --bins --all-features --quiet
 cargo test --workspace --all-features
 
 # Fuzzing (fuzz/README.md). The corpora are always replayed, plus thousands of mutations,

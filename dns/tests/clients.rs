@@ -2,7 +2,7 @@
 //! recursion ACL, and glibc's resolver (`getent hosts`).
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 

@@ -1,7 +1,7 @@
 //! herald-dns end to end: real etcd, the real binary, dig.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{Herald, answers, eventually, eventually_within, put, task};
 use registry::harness::EtcdServer;

@@ -4,7 +4,7 @@
 //! binary gets the same kinds of packets over UDP and TCP and keeps answering.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write as _};
 use std::net::{SocketAddr, TcpStream, UdpSocket};

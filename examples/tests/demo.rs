@@ -4,7 +4,7 @@
 //! demo a developer has running.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -4,7 +4,7 @@
 //! builds, and the Dockerfile and units pass their linters where those are installed.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;

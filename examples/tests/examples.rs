@@ -2,7 +2,7 @@
 //! herald-watcher, and the Marathon app definitions (deployed into the simulator).
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 

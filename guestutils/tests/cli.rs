@@ -1,7 +1,7 @@
 //! The built binaries, run end to end against a harness etcd.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -2,7 +2,7 @@
 //! Marathon records, and every error path.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use herald_guestutils::{Env, Error, Guest};

@@ -2,7 +2,7 @@
 //! that change nothing, resumption after an etcd restart, failure policies.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The resumable watch against real etcd processes: restarts, compaction, hangs, clusters.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! Guarded, batched writes and listings against a real etcd.
 
-mod common;
+use crate::common;
 
 use common::{app, stamp, task};
 use herald_registry::harness::EtcdServer;

@@ -2,7 +2,7 @@
 //! and fixture events: ordering, duplicates, every state and health shape, bad input.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

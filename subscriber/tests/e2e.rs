@@ -2,7 +2,7 @@
 //! etcd -> the records a DNS server would read.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! `/cleanup`: the reconcile against `GET /v2/apps?embed=apps.tasks`, with a real etcd.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 use herald_subscriber::Subscriber;

@@ -1,7 +1,7 @@
 //! Failures on the etcd side: nothing accepted is lost.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! answers and the watcher's last state must equal the simulator's truth.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -121,7 +121,7 @@ async fn a_subscriber_killed_mid_burst_is_healed_by_its_start_up_reconcile() {
 /// KNOWN BUG, so ignored: with several endpoints, etcd-client's balanced channel keeps
 /// sending requests to the killed member ("tcp connect error", forever), so the
 /// subscriber stops writing (etcdv3/etcd-client#39). Run it with
-/// `cargo test -p herald-system-tests --test faults -- --ignored` once the registry
+/// `cargo test -p herald-system-tests --test integration faults:: -- --ignored` once the registry
 /// fails over between endpoints itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_three_member_cluster_losing_its_leader_mid_stream_loses_no_record() {

@@ -1,7 +1,7 @@
 //! `/v2/eventSubscriptions` and HTTP callback delivery (Marathon ≤1.4).
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;

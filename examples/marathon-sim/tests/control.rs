@@ -1,7 +1,7 @@
 //! Basic auth, failing mode, the `/sim/*` control API and the binary.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -2,7 +2,7 @@
 //! switch, raw events, slow consumers, and the event sequences of each scenario step.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! REST answers: shapes against the real/docs fixtures, ids, ports, networking, queries.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashMap};
 

@@ -1,0 +1,8 @@
+//! Every integration test of this crate, linked into one test binary: one link (and
+//! one copy of the dependencies on disk) instead of one per file. Each file below is
+//! its own module; `cargo test --test integration <module>::` runs one of them.
+
+mod common;
+mod demo;
+mod docs;
+mod examples;
