@@ -2,7 +2,6 @@
 //! TLS with a custom CA.
 #![allow(clippy::unwrap_used)]
 
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
