@@ -1,12 +1,13 @@
 //! Query -> response sections, from a zone snapshot. Pure: no I/O, no clock.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::rdata::{A, AAAA, NS, PTR, SOA, SRV};
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
-use crate::index::{NameRecords, ZoneSnapshot};
+use crate::snapshot::{NameRecords, ZoneSnapshot};
 
 /// Zone-wide answer settings.
 #[derive(Clone, Debug)]
@@ -101,7 +102,7 @@ impl ZoneConfig {
             }
             return Some(answer);
         }
-        let Some(records) = zone.names.get(lower) else {
+        let Some(records) = zone.lookup(lower) else {
             let rcode = if zone.exists(lower) {
                 ResponseCode::NoError
             } else {
@@ -110,7 +111,7 @@ impl ZoneConfig {
             return Some(self.negative(zone, rcode));
         };
         let mut answer = Answer::new(ResponseCode::NoError);
-        self.collect(zone, qname, records, qtype, &mut answer);
+        self.collect(zone, qname, &records, qtype, &mut answer);
         if answer.answers.is_empty() {
             return Some(self.negative(zone, ResponseCode::NoError));
         }
@@ -125,11 +126,11 @@ impl ZoneConfig {
         lower: &LowerName,
         qtype: RecordType,
     ) -> Option<Answer> {
-        let records = zone.names.get(lower)?;
+        let records = zone.lookup(lower)?;
         let mut answer = Answer::new(ResponseCode::NoError);
         if matches!(qtype, RecordType::PTR | RecordType::ANY) {
             for target in &records.ptr {
-                let rdata = RData::PTR(PTR(Name::clone(target)));
+                let rdata = RData::PTR(PTR(target.clone()));
                 answer
                     .answers
                     .push(Record::from_rdata(qname.clone(), self.ttl, rdata));
@@ -165,33 +166,33 @@ impl ZoneConfig {
             }
         }
         if any || qtype == RecordType::SRV {
-            let mut targets = BTreeSet::new();
+            // Each target once in the additional section, with its addresses.
+            let mut targets = BTreeMap::new();
             for srv in &records.srv {
-                let rdata = RData::SRV(SRV::new(0, 1, srv.port, Name::clone(&srv.target)));
+                let Some(target) = zone
+                    .zone
+                    .naming
+                    .canonical_name(&srv.target.entry, srv.target.slave)
+                else {
+                    continue;
+                };
+                let rdata = RData::SRV(SRV::new(0, 1, srv.port, target.clone()));
                 answer
                     .answers
                     .push(Record::from_rdata(owner(), self.ttl, rdata));
-                targets.insert(&srv.target);
+                targets
+                    .entry(target)
+                    .or_insert_with(|| srv.target.addresses());
             }
-            for target in targets {
-                let Some(found) = zone.names.get(&LowerName::new(target)) else {
-                    continue;
-                };
-                for ip in &found.a {
-                    let rdata = RData::A(A(*ip));
-                    answer.additional.push(Record::from_rdata(
-                        Name::clone(target),
-                        self.ttl,
-                        rdata,
-                    ));
-                }
-                for ip in &found.aaaa {
-                    let rdata = RData::AAAA(AAAA(*ip));
-                    answer.additional.push(Record::from_rdata(
-                        Name::clone(target),
-                        self.ttl,
-                        rdata,
-                    ));
+            for (target, addresses) in targets {
+                for ip in addresses {
+                    let rdata = match ip {
+                        IpAddr::V4(ip) => RData::A(A(*ip)),
+                        IpAddr::V6(ip) => RData::AAAA(AAAA(*ip)),
+                    };
+                    answer
+                        .additional
+                        .push(Record::from_rdata(target.clone(), self.ttl, rdata));
                 }
             }
         }

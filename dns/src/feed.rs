@@ -144,7 +144,7 @@ pub async fn run(
 fn publish(index: &ZoneIndex, zone: &SharedZone, stats: &UpdateStats) {
     let snapshot = index.snapshot();
     metrics::gauge!(m::INDEX_NAMES).set(snapshot.names.len() as f64);
-    metrics::gauge!(m::INDEX_TASKS).set(snapshot.tasks.len() as f64);
+    metrics::gauge!(m::INDEX_TASKS).set(index.tasks() as f64);
     metrics::gauge!(m::LABEL_COLLISIONS).set(index.collisions() as f64);
     for (name, apps) in &stats.new_collisions {
         let apps: Vec<&str> = apps.iter().map(|a| a.as_str()).collect();

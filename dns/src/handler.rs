@@ -16,7 +16,7 @@ use hickory_server::zone_handler::{Catalog, MessageResponseBuilder, Queries};
 use ipnet::IpNet;
 
 use crate::answer::ZoneConfig;
-use crate::index::ZoneSnapshot;
+use crate::snapshot::ZoneSnapshot;
 
 /// Largest UDP payload Herald advertises or fills (the DNS Flag Day 2020 value).
 pub const MAX_UDP_PAYLOAD: u16 = 1232;

@@ -14,8 +14,8 @@ use crate::answer::ZoneConfig;
 use crate::config::Config;
 use crate::feed::FeedStatus;
 use crate::handler::SharedZone;
-use crate::index::ZoneSnapshot;
 use crate::records::{Naming, Value};
+use crate::snapshot::ZoneSnapshot;
 
 /// What the HTTP handlers read.
 #[derive(Clone)]
@@ -101,8 +101,7 @@ fn snapshot(s: &ApiState) -> Arc<ZoneSnapshot> {
 }
 
 fn addresses(zone: &ZoneSnapshot, name: &LowerName) -> Vec<IpAddr> {
-    zone.names
-        .get(name)
+    zone.lookup(name)
         .map(|r| {
             let v4 = r.a.iter().map(|ip| IpAddr::V4(*ip));
             v4.chain(r.aaaa.iter().map(|ip| IpAddr::V6(*ip))).collect()
@@ -129,23 +128,20 @@ async fn services(State(s): State<ApiState>, Path(service): Path<String>) -> imp
     let zone = snapshot(&s);
     let mut out = Vec::new();
     if let Some(name) = lookup_name(&service)
-        && let Some(records) = zone.names.get(&name)
+        && let Some(records) = zone.lookup(&name)
     {
         for srv in &records.srv {
-            let target = LowerName::new(&srv.target);
-            let (v4, v6) = match zone.names.get(&target) {
-                Some(r) => (r.a.first().copied(), r.aaaa.first().copied()),
-                None => (None, None),
+            let Some(target) = s.naming.canonical_name(&srv.target.entry, srv.target.slave) else {
+                continue;
             };
-            let ips: Vec<IpAddr> = v4
-                .map(IpAddr::V4)
-                .into_iter()
-                .chain(v6.map(IpAddr::V6))
-                .collect();
-            for ip in ips {
+            // The first address of each family, as Mesos-DNS lists them.
+            let addresses = srv.target.addresses();
+            let v4 = addresses.iter().find(|ip| ip.is_ipv4());
+            let v6 = addresses.iter().find(|ip| ip.is_ipv6());
+            for ip in v4.into_iter().chain(v6) {
                 out.push(json!({
                     "service": name.to_string(),
-                    "host": srv.target.to_string(),
+                    "host": target.to_string(),
                     "ip": ip.to_string(),
                     "port": srv.port.to_string(),
                 }));
@@ -162,29 +158,32 @@ async fn services(State(s): State<ApiState>, Path(service): Path<String>) -> imp
 
 async fn enumerate(State(s): State<ApiState>) -> impl IntoResponse {
     let zone = snapshot(&s);
-    let mut tasks = Vec::new();
-    for task in zone.tasks.values() {
-        let app = zone.apps.get(&task.app_id).map(|a| a.as_ref());
-        if !s.naming.serves(task, app) {
-            continue;
-        }
-        for t in s.naming.task_names(&task.app_id) {
-            let records: Vec<Json_> = s
-                .naming
-                .task_values(&t, task, app)
-                .into_iter()
-                .filter_map(|(name, value)| {
-                    let (host, rtype) = match value {
-                        Value::Addr(IpAddr::V4(ip)) => (ip.to_string(), "A"),
-                        Value::Addr(IpAddr::V6(ip)) => (ip.to_string(), "AAAA"),
-                        Value::Srv(srv) => (format!("{}:{}", srv.target, srv.port), "SRV"),
-                        Value::Ptr(_) => return None,
-                    };
-                    Some(json!({"name": name.to_string(), "host": host, "rtype": rtype}))
-                })
-                .collect();
-            tasks.push(json!({"name": t, "id": task.task_id, "records": records}));
-        }
-    }
+    let mut entries: Vec<_> = zone.entries().collect();
+    entries.sort_by(|a, b| (&a.family, &a.task.task_id).cmp(&(&b.family, &b.task.task_id)));
+    let record = |name: &dyn std::fmt::Display, host: String, rtype: &str| json!({"name": name.to_string(), "host": host, "rtype": rtype});
+    let rtype = |ip: &IpAddr| if ip.is_ipv4() { "A" } else { "AAAA" };
+    let tasks: Vec<Json_> = entries
+        .into_iter()
+        .map(|entry| {
+            let mut records: Vec<Json_> = Vec::new();
+            for (name, value) in s.naming.family_values(entry) {
+                records.push(match value {
+                    Value::Addr(ip) => record(&name, ip.to_string(), rtype(&ip)),
+                    Value::Srv(srv) => {
+                        let target = s
+                            .naming
+                            .canonical_name(&srv.target.entry, srv.target.slave)
+                            .map(|n| n.to_string())
+                            .unwrap_or_default();
+                        record(&name, format!("{target}:{}", srv.port), "SRV")
+                    }
+                });
+            }
+            for (name, ip) in s.naming.canonical_values(entry) {
+                records.push(record(&name, ip.to_string(), rtype(&ip)));
+            }
+            json!({"name": &*entry.family, "id": &*entry.task.task_id, "records": records})
+        })
+        .collect();
     Json(json!({"frameworks": [{"name": s.naming.framework, "tasks": tasks}]}))
 }

@@ -1,191 +1,293 @@
-//! The zone index: registry records in, name -> answer sets out.
+//! The zone index: registry records in, a published [`ZoneSnapshot`] out.
 //!
 //! Names are grouped in *families*, one per task name `T` (an app label, or a legacy
-//! dotted name): every name a family produces depends only on the apps mapped to `T` and
-//! their tasks. A change rebuilds only the families of the apps it touches. The published
-//! name table is split in copy-on-write shards, so a snapshot costs O(1) and publishing an
-//! update copies only the shards it touched.
+//! dotted name): everything a family publishes depends only on the apps mapped to `T` and
+//! their tasks. A change rebuilds only the families of the apps it touches, and the
+//! snapshot's tables are copy-on-write shards, so publishing an update copies only the
+//! shards it touched.
 //!
-//! Memory matters here (a node may serve 50,000 tasks): every name is allocated once and
-//! shared (`Arc<LowerName>`) by the table, its owners and its family; answer sets are
-//! exact-size slices; SRV and PTR targets are shared per task; task records are shared
-//! with the snapshot.
+//! Memory matters here (a node may serve 50,000 tasks): tasks are kept in their compact
+//! form ([`ZoneTask`]), once, and shared by every table that points at them; only the
+//! names an app's tasks share are stored (see [`crate::snapshot`]); every stored name is
+//! allocated once and shared by the table, its owners and its family.
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use hickory_proto::rr::{LowerName, Name};
+use hickory_proto::rr::LowerName;
 use registry::{AppId, AppRecord, Change, TaskRecord};
 
-use crate::records::{Naming, SrvValue, Value};
+use crate::records::{Naming, Value};
+use crate::snapshot::{EntryTable, NameRecords, ZoneNames, ZoneSnapshot, canonical_key};
+use crate::task::{AppFacts, Interner, TaskEntry, ZoneTask};
 
-/// The answers at one name.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NameRecords {
-    /// A records.
-    pub a: Box<[Ipv4Addr]>,
-    /// AAAA records.
-    pub aaaa: Box<[Ipv6Addr]>,
-    /// SRV records (priority 0, weight 1).
-    pub srv: Box<[SrvValue]>,
-    /// PTR records.
-    pub ptr: Box<[Arc<Name>]>,
-}
-
-impl NameRecords {
-    fn from_values<'a>(values: impl Iterator<Item = &'a Value>) -> Self {
-        let set: BTreeSet<&Value> = values.collect();
-        let (mut a, mut aaaa, mut srv, mut ptr) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for value in set {
-            match value {
-                Value::Addr(std::net::IpAddr::V4(ip)) => a.push(*ip),
-                Value::Addr(std::net::IpAddr::V6(ip)) => aaaa.push(*ip),
-                Value::Srv(value) => srv.push(value.clone()),
-                Value::Ptr(name) => ptr.push(name.clone()),
-            }
-        }
-        NameRecords {
-            a: a.into(),
-            aaaa: aaaa.into(),
-            srv: srv.into(),
-            ptr: ptr.into(),
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.a.is_empty() && self.aaaa.is_empty() && self.srv.is_empty() && self.ptr.is_empty()
-    }
-}
-
-/// A task as readers see it (for the HTTP API).
-pub type TaskKey = (AppId, String);
-
-/// Shards of the name table: enough that copying the touched ones stays cheap at 50,000
-/// tasks (a few hundred names each), few enough that an empty table is small.
-const SHARDS: usize = 1024;
-
-/// One shard of the name table.
-type Shard = HashMap<Arc<LowerName>, Arc<NameRecords>>;
-
-/// Name -> answers, in copy-on-write shards.
+/// A task in its app's set, found by its id.
 #[derive(Clone, Debug)]
-pub struct NameTable {
-    shards: Arc<[Arc<Shard>]>,
-    len: usize,
-}
+struct ById(Arc<ZoneTask>);
 
-impl Default for NameTable {
-    fn default() -> Self {
-        NameTable {
-            shards: (0..SHARDS).map(|_| Arc::new(HashMap::new())).collect(),
-            len: 0,
-        }
+impl PartialEq for ById {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.task_id == other.0.task_id
     }
 }
 
-fn shard_of(name: &LowerName) -> usize {
-    let mut hasher = DefaultHasher::new();
-    name.hash(&mut hasher);
-    (hasher.finish() % SHARDS as u64) as usize
-}
+impl Eq for ById {}
 
-impl NameTable {
-    /// The answers at `name`.
-    pub fn get(&self, name: &LowerName) -> Option<&Arc<NameRecords>> {
-        self.shards[shard_of(name)].get(name)
-    }
-
-    /// True when `name` has answers.
-    pub fn contains_key(&self, name: &LowerName) -> bool {
-        self.get(name).is_some()
-    }
-
-    /// Number of names.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// True when there are no names.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Every name with its answers (in no particular order).
-    pub fn iter(&self) -> impl Iterator<Item = (&LowerName, &Arc<NameRecords>)> {
-        self.shards
-            .iter()
-            .flat_map(|s| s.iter().map(|(k, v)| (k.as_ref(), v)))
-    }
-
-    fn shard_mut(&mut self, name: &LowerName) -> &mut Shard {
-        let index = shard_of(name);
-        // Copy the shard list, then the shard, only if a published snapshot still uses them.
-        let shards = Arc::make_mut(&mut self.shards);
-        Arc::make_mut(&mut shards[index])
-    }
-
-    fn insert(&mut self, name: Arc<LowerName>, records: Arc<NameRecords>) -> bool {
-        let added = self.shard_mut(&name).insert(name, records).is_none();
-        self.len += usize::from(added);
-        added
-    }
-
-    fn remove(&mut self, name: &LowerName) -> bool {
-        if !self.contains_key(name) {
-            return false;
-        }
-        let removed = self.shard_mut(name).remove(name).is_some();
-        self.len -= usize::from(removed);
-        removed
+impl Hash for ById {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.task_id.hash(state);
     }
 }
 
-/// An immutable view of the zone, shared by every query.
-#[derive(Clone, Debug, Default)]
-pub struct ZoneSnapshot {
-    /// The etcd revision the snapshot reflects.
-    pub revision: i64,
-    /// Name -> answers.
-    pub names: NameTable,
-    /// Empty non-terminals (ancestors of published names): they exist, with no records.
-    pub empty_non_terminals: imbl::HashMap<LowerName, u32>,
-    /// Every known task (served or not), for the HTTP API.
-    pub tasks: imbl::OrdMap<TaskKey, Arc<TaskRecord>>,
-    /// Every known app record, for the HTTP API.
-    pub apps: imbl::OrdMap<AppId, Arc<AppRecord>>,
-}
-
-impl ZoneSnapshot {
-    /// True when the name owns records or is an ancestor of a name that does.
-    pub fn exists(&self, name: &LowerName) -> bool {
-        self.names.contains_key(name) || self.empty_non_terminals.contains_key(name)
+impl std::borrow::Borrow<str> for ById {
+    fn borrow(&self) -> &str {
+        &self.0.task_id
     }
 }
 
-/// The families contributing to one name. Almost every name has exactly one (only reverse
-/// names and colliding labels are shared); its values are then the published answer set
-/// itself, so only shared names keep each family's values apart.
+/// The families contributing to one name. Almost every name has exactly one (only
+/// colliding labels share names); its values are then the published answer set itself,
+/// so only shared names keep each family's values apart.
 #[derive(Debug)]
 enum Owners {
     One(Arc<str>),
     Many(Vec<(Arc<str>, Box<[Value]>)>),
 }
 
-impl NameRecords {
-    /// The values these answers were built from (inverse of `from_values` up to order).
-    fn values(&self) -> Box<[Value]> {
-        let a = self.a.iter().map(|ip| Value::Addr((*ip).into()));
-        let aaaa = self.aaaa.iter().map(|ip| Value::Addr((*ip).into()));
-        let srv = self.srv.iter().cloned().map(Value::Srv);
-        let ptr = self.ptr.iter().cloned().map(Value::Ptr);
-        a.chain(aaaa).chain(srv).chain(ptr).collect()
-    }
+/// What one family currently publishes, so that a rebuild can take it back.
+#[derive(Debug, Default)]
+struct Published {
+    names: Box<[Arc<LowerName>]>,
+    entries: Box<[TaskEntry]>,
+}
+
+/// The writer side: owns the records and keeps the snapshot up to date.
+pub struct ZoneIndex {
+    zone: Arc<ZoneNames>,
+    apex: LowerName,
+    strings: Interner,
+    apps: HashMap<AppId, AppFacts>,
+    tasks: HashMap<AppId, HashSet<ById>>,
+    task_count: usize,
+    /// Task name `T` -> the apps mapped to it (more than one is a collision).
+    families: HashMap<String, BTreeSet<AppId>>,
+    /// Task name `T` -> what its family currently publishes.
+    published: HashMap<Arc<str>, Published>,
+    /// Name -> the families that contribute to it, with their values.
+    owners: HashMap<Arc<LowerName>, Owners>,
+    snapshot: ZoneSnapshot,
+}
+
+/// What an update did, for logs and metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateStats {
+    /// Families rebuilt.
+    pub families: usize,
+    /// Task names that newly map to more than one app id (collisions).
+    pub new_collisions: Vec<(String, Vec<AppId>)>,
 }
 
 impl ZoneIndex {
+    /// An empty index.
+    pub fn new(naming: Naming) -> Self {
+        let apex = LowerName::new(&naming.domain);
+        let zone = Arc::new(ZoneNames::new(naming));
+        ZoneIndex {
+            snapshot: ZoneSnapshot {
+                zone: zone.clone(),
+                ..ZoneSnapshot::default()
+            },
+            zone,
+            apex,
+            strings: Interner::default(),
+            apps: HashMap::new(),
+            tasks: HashMap::new(),
+            task_count: 0,
+            families: HashMap::new(),
+            published: HashMap::new(),
+            owners: HashMap::new(),
+        }
+    }
+
+    fn naming(&self) -> &Naming {
+        &self.zone.naming
+    }
+
+    /// The current snapshot (O(1) to clone).
+    pub fn snapshot(&self) -> Arc<ZoneSnapshot> {
+        Arc::new(self.snapshot.clone())
+    }
+
+    /// Number of task names that map to more than one app id.
+    pub fn collisions(&self) -> usize {
+        self.families.values().filter(|a| a.len() > 1).count()
+    }
+
+    /// Number of known tasks (served or not).
+    pub fn tasks(&self) -> usize {
+        self.task_count
+    }
+
+    /// Replaces everything with a full listing.
+    pub fn load(
+        &mut self,
+        revision: i64,
+        tasks: impl IntoIterator<Item = TaskRecord>,
+        apps: impl IntoIterator<Item = AppRecord>,
+    ) -> UpdateStats {
+        let naming = self.naming().clone();
+        *self = ZoneIndex::new(naming);
+        let mut changes: Vec<Change> = apps.into_iter().map(Change::App).collect();
+        changes.extend(tasks.into_iter().map(Change::Task));
+        self.apply(revision, changes)
+    }
+
+    /// Applies changes (idempotent: removals of unknown records are no-ops) and rebuilds
+    /// the families they touch.
+    pub fn apply(&mut self, revision: i64, changes: Vec<Change>) -> UpdateStats {
+        let mut touched: BTreeSet<AppId> = BTreeSet::new();
+        for change in changes {
+            match change {
+                Change::Task(record) => {
+                    let task = ById(Arc::new(ZoneTask::new(&record, &mut self.strings)));
+                    let tasks = self.tasks.entry(record.app_id.clone()).or_default();
+                    if tasks.replace(task).is_none() {
+                        self.task_count += 1;
+                    }
+                    touched.insert(record.app_id);
+                }
+                Change::TaskRemoved { app_id, task_id } => {
+                    if let Some(tasks) = self.tasks.get_mut(&app_id) {
+                        if tasks.remove(task_id.as_str()) {
+                            self.task_count -= 1;
+                        }
+                        if tasks.is_empty() {
+                            self.tasks.remove(&app_id);
+                        }
+                    }
+                    touched.insert(app_id);
+                }
+                Change::App(app) => {
+                    self.apps.insert(app.app_id.clone(), AppFacts::from(&app));
+                    touched.insert(app.app_id);
+                }
+                Change::AppRemoved { app_id } => {
+                    self.apps.remove(&app_id);
+                    touched.insert(app_id);
+                }
+            }
+        }
+        let mut stats = UpdateStats::default();
+        let mut rebuild: BTreeSet<String> = BTreeSet::new();
+        for app_id in &touched {
+            let known = self.apps.contains_key(app_id) || self.tasks.contains_key(app_id);
+            for t in self.naming().task_names(app_id) {
+                let members = self.families.entry(t.clone()).or_default();
+                let added = if known {
+                    members.insert(app_id.clone())
+                } else {
+                    members.remove(app_id);
+                    false
+                };
+                if added && members.len() > 1 {
+                    stats
+                        .new_collisions
+                        .push((t.clone(), members.iter().cloned().collect()));
+                }
+                if members.is_empty() {
+                    self.families.remove(&t);
+                }
+                rebuild.insert(t);
+            }
+        }
+        stats.families = rebuild.len();
+        for t in rebuild {
+            self.rebuild_family(&t);
+        }
+        self.snapshot.revision = revision;
+        stats
+    }
+
+    /// Recomputes everything family `t` publishes and republishes what changed.
+    fn rebuild_family(&mut self, t: &str) {
+        let family: Arc<str> = match self.published.get_key_value(t) {
+            Some((key, _)) => key.clone(),
+            None => Arc::from(t),
+        };
+        let mut entries = Vec::new();
+        for app_id in self.families.get(t).into_iter().flatten() {
+            let app = self.apps.get(app_id);
+            for ById(task) in self.tasks.get(app_id).into_iter().flatten() {
+                if self.naming().serves(task, app) {
+                    entries.push(TaskEntry {
+                        family: family.clone(),
+                        task: task.clone(),
+                        source: self.naming().address_source(task, app),
+                    });
+                }
+            }
+        }
+        let mut fresh: HashMap<LowerName, Vec<Value>> = HashMap::new();
+        for entry in &entries {
+            for (name, value) in self.naming().family_values(entry) {
+                fresh.entry(name).or_default().push(value);
+            }
+        }
+        let old = self.published.remove(t).unwrap_or_default();
+        for name in old.names.iter().filter(|n| !fresh.contains_key(n.as_ref())) {
+            let records = self.withdraw(name, t);
+            self.publish(name, records);
+        }
+        let mut names = Vec::with_capacity(fresh.len());
+        for (name, values) in fresh {
+            // Reuse the one allocation of this name when it is already known.
+            let name = match self.owners.get_key_value(&name) {
+                Some((known, _)) => known.clone(),
+                None => Arc::new(name),
+            };
+            let records = self.contribute(&name, &family, values);
+            self.publish(&name, records);
+            names.push(name);
+        }
+        for entry in old.entries.iter() {
+            self.index_entry(entry, false);
+        }
+        for entry in &entries {
+            self.index_entry(entry, true);
+        }
+        if !names.is_empty() || !entries.is_empty() {
+            let published = Published {
+                names: names.into(),
+                entries: entries.into(),
+            };
+            self.published.insert(family, published);
+        }
+    }
+
+    /// Adds (or removes) a served task to the canonical-name and reverse tables.
+    fn index_entry(&mut self, entry: &TaskEntry, add: bool) {
+        let key = canonical_key(&entry.canonical_label());
+        update_entries(&mut self.snapshot.canonical, key, entry, add);
+        for ip in entry.addresses() {
+            update_entries(&mut self.snapshot.reverse, *ip, entry, add);
+        }
+        // A dotted (legacy) task name puts its canonical names below names of their own
+        // (`web.prod-4dfjd-s3` below `prod-4dfjd-s3`), which then exist. An undotted one's
+        // ancestors are its family's `T` names' ancestors, counted with those.
+        if entry.family.contains('.') {
+            let forms = [
+                (false, !entry.addresses().is_empty()),
+                (true, !entry.task.agent_ips.is_empty()),
+            ];
+            for (slave, _) in forms.iter().filter(|(_, exists)| *exists) {
+                if let Some(name) = self.naming().canonical_name(entry, *slave) {
+                    self.adjust_ancestors(&LowerName::new(&name), add);
+                }
+            }
+        }
+    }
+
     /// Sets `family`'s values at `name` and returns the name's new answer set.
     fn contribute(
         &mut self,
@@ -204,7 +306,7 @@ impl ZoneIndex {
             Some(owners) => {
                 if let Owners::One(first) = owners {
                     let theirs = published.map(|r| r.values()).unwrap_or_default();
-                    *owners = Owners::Many(vec![(first.clone(), theirs)]);
+                    *owners = Owners::Many(vec![(first.clone(), theirs.into())]);
                 }
                 let Owners::Many(list) = owners else {
                     unreachable!("converted above")
@@ -243,200 +345,6 @@ impl ZoneIndex {
                 }
                 records
             }
-        }
-    }
-}
-
-/// The writer side: owns the records and keeps the snapshot up to date.
-pub struct ZoneIndex {
-    naming: Naming,
-    apex: LowerName,
-    apps: HashMap<AppId, AppRecord>,
-    tasks: HashMap<AppId, HashMap<String, Arc<TaskRecord>>>,
-    /// Task name `T` -> the apps mapped to it (more than one is a collision).
-    families: HashMap<String, BTreeSet<AppId>>,
-    /// Task name `T` -> the names its family currently publishes.
-    family_names: HashMap<Arc<str>, Box<[Arc<LowerName>]>>,
-    /// Name -> the families that contribute to it, with their values.
-    owners: HashMap<Arc<LowerName>, Owners>,
-    snapshot: ZoneSnapshot,
-}
-
-/// What an update did, for logs and metrics.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UpdateStats {
-    /// Families rebuilt.
-    pub families: usize,
-    /// Task names that newly map to more than one app id (collisions).
-    pub new_collisions: Vec<(String, Vec<AppId>)>,
-}
-
-impl ZoneIndex {
-    /// An empty index.
-    pub fn new(naming: Naming) -> Self {
-        let apex = LowerName::new(&naming.domain);
-        ZoneIndex {
-            naming,
-            apex,
-            apps: HashMap::new(),
-            tasks: HashMap::new(),
-            families: HashMap::new(),
-            family_names: HashMap::new(),
-            owners: HashMap::new(),
-            snapshot: ZoneSnapshot::default(),
-        }
-    }
-
-    /// The current snapshot (O(1) to clone).
-    pub fn snapshot(&self) -> Arc<ZoneSnapshot> {
-        Arc::new(self.snapshot.clone())
-    }
-
-    /// Number of task names that map to more than one app id.
-    pub fn collisions(&self) -> usize {
-        self.families.values().filter(|a| a.len() > 1).count()
-    }
-
-    /// Replaces everything with a full listing.
-    pub fn load(
-        &mut self,
-        revision: i64,
-        tasks: impl IntoIterator<Item = TaskRecord>,
-        apps: impl IntoIterator<Item = AppRecord>,
-    ) -> UpdateStats {
-        let naming = self.naming.clone();
-        *self = ZoneIndex::new(naming);
-        let mut changes: Vec<Change> = apps.into_iter().map(Change::App).collect();
-        changes.extend(tasks.into_iter().map(Change::Task));
-        self.apply(revision, changes)
-    }
-
-    /// Applies changes (idempotent: removals of unknown records are no-ops) and rebuilds
-    /// the families they touch.
-    pub fn apply(&mut self, revision: i64, changes: Vec<Change>) -> UpdateStats {
-        let mut touched: BTreeSet<AppId> = BTreeSet::new();
-        for change in changes {
-            match change {
-                Change::Task(task) => {
-                    touched.insert(task.app_id.clone());
-                    self.tasks
-                        .entry(task.app_id.clone())
-                        .or_default()
-                        .insert(task.task_id.clone(), Arc::new(task));
-                }
-                Change::TaskRemoved { app_id, task_id } => {
-                    if let Some(tasks) = self.tasks.get_mut(&app_id) {
-                        tasks.remove(&task_id);
-                        if tasks.is_empty() {
-                            self.tasks.remove(&app_id);
-                        }
-                    }
-                    touched.insert(app_id);
-                }
-                Change::App(app) => {
-                    touched.insert(app.app_id.clone());
-                    self.apps.insert(app.app_id.clone(), app);
-                }
-                Change::AppRemoved { app_id } => {
-                    self.apps.remove(&app_id);
-                    touched.insert(app_id);
-                }
-            }
-        }
-        let mut stats = UpdateStats::default();
-        let mut rebuild: BTreeSet<String> = BTreeSet::new();
-        for app_id in &touched {
-            self.sync_tasks_snapshot(app_id);
-            match self.apps.get(app_id) {
-                Some(app) => self
-                    .snapshot
-                    .apps
-                    .insert(app_id.clone(), Arc::new(app.clone())),
-                None => self.snapshot.apps.remove(app_id),
-            };
-            let known = self.apps.contains_key(app_id) || self.tasks.contains_key(app_id);
-            for t in self.naming.task_names(app_id) {
-                let members = self.families.entry(t.clone()).or_default();
-                let added = if known {
-                    members.insert(app_id.clone())
-                } else {
-                    members.remove(app_id);
-                    false
-                };
-                if added && members.len() > 1 {
-                    stats
-                        .new_collisions
-                        .push((t.clone(), members.iter().cloned().collect()));
-                }
-                if members.is_empty() {
-                    self.families.remove(&t);
-                }
-                rebuild.insert(t);
-            }
-        }
-        stats.families = rebuild.len();
-        for t in rebuild {
-            self.rebuild_family(&t);
-        }
-        self.snapshot.revision = revision;
-        stats
-    }
-
-    fn sync_tasks_snapshot(&mut self, app_id: &AppId) {
-        let stale: Vec<TaskKey> = self
-            .snapshot
-            .tasks
-            .range((app_id.clone(), String::new())..)
-            .take_while(|((a, _), _)| a == app_id)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in stale {
-            self.snapshot.tasks.remove(&key);
-        }
-        if let Some(tasks) = self.tasks.get(app_id) {
-            for (id, task) in tasks {
-                self.snapshot
-                    .tasks
-                    .insert((app_id.clone(), id.clone()), task.clone());
-            }
-        }
-    }
-
-    /// Recomputes every name of family `t` and republishes the names that changed.
-    fn rebuild_family(&mut self, t: &str) {
-        let mut fresh: HashMap<LowerName, Vec<Value>> = HashMap::new();
-        for app_id in self.families.get(t).into_iter().flatten() {
-            let app = self.apps.get(app_id);
-            for task in self.tasks.get(app_id).into_iter().flat_map(|m| m.values()) {
-                if self.naming.serves(task, app) {
-                    for (name, value) in self.naming.task_values(t, task, app) {
-                        fresh.entry(name).or_default().push(value);
-                    }
-                }
-            }
-        }
-        let family: Arc<str> = match self.family_names.get_key_value(t) {
-            Some((key, _)) => key.clone(),
-            None => Arc::from(t),
-        };
-        let old = self.family_names.remove(t).unwrap_or_default();
-        for name in old.iter().filter(|n| !fresh.contains_key(n.as_ref())) {
-            let records = self.withdraw(name, t);
-            self.publish(name, records);
-        }
-        let mut published = Vec::with_capacity(fresh.len());
-        for (name, values) in fresh {
-            // Reuse the one allocation of this name when it is already known.
-            let name = match self.owners.get_key_value(&name) {
-                Some((known, _)) => known.clone(),
-                None => Arc::new(name),
-            };
-            let records = self.contribute(&name, &family, values);
-            self.publish(&name, records);
-            published.push(name);
-        }
-        if !published.is_empty() {
-            self.family_names.insert(family, published.into());
         }
     }
 
@@ -479,12 +387,39 @@ impl ZoneIndex {
     }
 }
 
+/// Adds `entry` to (or removes its family's entries from) the list at `key`.
+fn update_entries<K: Hash + Eq + Clone>(
+    table: &mut EntryTable<K>,
+    key: K,
+    entry: &TaskEntry,
+    add: bool,
+) {
+    let list = table.get(&key).map(|l| &l[..]).unwrap_or_default();
+    let updated: Box<[TaskEntry]> = if add {
+        list.iter().chain([entry]).cloned().collect()
+    } else {
+        if !list.iter().any(|e| e.family == entry.family) {
+            return;
+        }
+        list.iter()
+            .filter(|e| e.family != entry.family)
+            .cloned()
+            .collect()
+    };
+    if updated.is_empty() {
+        table.remove(&key);
+    } else {
+        table.insert(key, updated);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use registry::{Health, Stamp, TaskState};
 
     use super::*;
     use crate::records::IpSource;
+    use hickory_proto::rr::Name;
 
     fn naming() -> Naming {
         Naming {
@@ -519,8 +454,7 @@ mod tests {
         let name = LowerName::new(&Name::from(ip));
         let snapshot = index.snapshot();
         snapshot
-            .names
-            .get(&name)
+            .lookup(&name)
             .map(|r| r.ptr.iter().map(|n| n.to_string()).collect())
             .unwrap_or_default()
     }
@@ -568,15 +502,118 @@ mod tests {
         let mut index = ZoneIndex::new(naming());
         index.load(1, vec![task("/web", "web.1", "10.0.0.5")], vec![]);
         let before = index.snapshot();
-        let names_before = before.names.len();
+        let entries_before = before.entries().count();
         index.apply(2, vec![Change::Task(task("/web", "web.2", "10.0.0.6"))]);
-        assert_eq!(before.names.len(), names_before);
-        assert!(index.snapshot().names.len() > names_before);
+        assert_eq!(before.entries().count(), entries_before);
+        assert_eq!(index.snapshot().entries().count(), entries_before + 1);
+        let h = crate::names::task_hash("web.2");
+        let own = Name::from_ascii(format!("web-{h}-s1.marathon.mesos.")).unwrap();
+        let own = LowerName::new(&own);
+        assert!(before.lookup(&own).is_none());
+        assert_eq!(index.snapshot().lookup(&own).map(|r| r.a.len()), Some(1));
         let name = LowerName::new(&Name::from_ascii("web.marathon.mesos.").unwrap());
         assert_eq!(before.names.get(&name).map(|r| r.a.len()), Some(1));
         assert_eq!(
             index.snapshot().names.get(&name).map(|r| r.a.len()),
             Some(2)
         );
+    }
+
+    fn lower(text: &str) -> LowerName {
+        LowerName::new(&Name::from_ascii(text).unwrap())
+    }
+
+    fn a_records(index: &ZoneIndex, name: &str) -> Vec<String> {
+        let snapshot = index.snapshot();
+        snapshot
+            .lookup(&lower(name))
+            .map(|r| r.a.iter().map(|ip| ip.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn canonical_names_follow_their_task() {
+        let mut index = ZoneIndex::new(naming());
+        let h = crate::names::task_hash("web.1");
+        let own = format!("web-{h}-s1.marathon.mesos.");
+        let slave = format!("web-{h}-s1.marathon.slave.mesos.");
+        index.load(1, vec![task("/web", "web.1", "10.0.0.5")], vec![]);
+        assert_eq!(a_records(&index, &own), ["10.0.0.5"]);
+        assert_eq!(a_records(&index, &slave), ["10.0.0.5"]);
+        assert_eq!(
+            a_records(&index, &own.to_uppercase()),
+            ["10.0.0.5"],
+            "names match case-insensitively"
+        );
+        assert!(
+            !index
+                .snapshot()
+                .exists(&lower(&format!("web-{h}-s2.marathon.mesos.")))
+        );
+
+        // The agent moves: the PTR and the canonical name follow.
+        let mut moved = task("/web", "web.1", "10.0.0.9");
+        moved.agent_id = Some("x-S2".into());
+        index.apply(2, vec![Change::Task(moved.clone())]);
+        assert!(a_records(&index, &own).is_empty());
+        assert_eq!(
+            a_records(&index, &format!("web-{h}-s2.marathon.mesos.")),
+            ["10.0.0.9"]
+        );
+        assert!(ptr_targets(&index, "10.0.0.5").is_empty());
+        assert_eq!(ptr_targets(&index, "10.0.0.9").len(), 1);
+
+        // Not served any more: every name of the task goes.
+        moved.state = TaskState::Killed;
+        index.apply(3, vec![Change::Task(moved)]);
+        assert!(a_records(&index, &format!("web-{h}-s2.marathon.mesos.")).is_empty());
+        assert!(ptr_targets(&index, "10.0.0.9").is_empty());
+        assert_eq!(index.snapshot().entries().count(), 0);
+        assert_eq!(index.tasks(), 1, "still known, for the next update");
+    }
+
+    #[test]
+    fn legacy_canonical_names_have_their_ancestors() {
+        let mut index = ZoneIndex::new(Naming {
+            legacy_names: true,
+            ..naming()
+        });
+        index.load(1, vec![task("/prod/web", "prod_web.1", "10.0.0.5")], vec![]);
+        let h = crate::names::task_hash("prod_web.1");
+        assert_eq!(
+            a_records(&index, &format!("web.prod-{h}-s1.marathon.mesos.")),
+            ["10.0.0.5"]
+        );
+        let parent = lower(&format!("prod-{h}-s1.marathon.mesos."));
+        assert!(index.snapshot().exists(&parent), "an empty non-terminal");
+        assert!(index.snapshot().lookup(&parent).is_none());
+        index.apply(
+            2,
+            vec![Change::TaskRemoved {
+                app_id: AppId::parse("/prod/web").unwrap(),
+                task_id: "prod_web.1".into(),
+            }],
+        );
+        assert!(!index.snapshot().exists(&parent));
+        assert!(index.snapshot().empty_non_terminals.is_empty());
+    }
+
+    #[test]
+    fn a_canonical_name_that_is_also_an_app_label_answers_both() {
+        let mut index = ZoneIndex::new(naming());
+        let h = crate::names::task_hash("web.1");
+        // `/s1/<hash>/web` is labelled `web-<hash>-s1`: the canonical name of `web.1`.
+        let twin = format!("/s1/{h}/web");
+        index.load(
+            1,
+            vec![
+                task("/web", "web.1", "10.0.0.5"),
+                task(&twin, "twin.1", "10.0.0.6"),
+            ],
+            vec![],
+        );
+        let mut both = a_records(&index, &format!("web-{h}-s1.marathon.mesos."));
+        both.sort();
+        assert_eq!(both, ["10.0.0.5", "10.0.0.6"]);
     }
 }

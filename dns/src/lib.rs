@@ -1,8 +1,8 @@
 //! herald-dns: a Mesos-DNS compatible DNS server fed by Herald's registry.
 //!
 //! Data flow: registry watch ([`feed`]) -> [`index::ZoneIndex`] (incremental) -> an
-//! atomically swapped [`index::ZoneSnapshot`] -> [`handler::DnsHandler`] (hickory) and the
-//! [`http`] API. The query path never touches etcd and never blocks.
+//! atomically swapped [`snapshot::ZoneSnapshot`] -> [`handler::DnsHandler`] (hickory) and
+//! the [`http`] API. The query path never touches etcd and never blocks.
 
 pub mod answer;
 pub mod config;
@@ -14,4 +14,7 @@ pub mod metrics;
 pub mod names;
 pub mod records;
 pub mod server;
+pub mod sharded;
+pub mod snapshot;
+pub mod task;
 pub mod udp;

@@ -82,8 +82,12 @@ pub fn agent_suffix(agent_id: &str) -> String {
 /// The canonical per-task label `T-<hash5>-<agent suffix>` (Mesos-DNS's `canonical`).
 /// Where Mesos-DNS would exceed 63 octets, `T` is shortened so the label stays valid.
 pub fn canonical_label(task_label: &str, task_id: &str, agent_id: Option<&str>) -> String {
-    let hash = task_hash(task_id);
     let suffix = agent_id.map(agent_suffix).unwrap_or_default();
+    canonical_from_parts(task_label, &task_hash(task_id), &suffix)
+}
+
+/// [`canonical_label`] from the task's hash and agent suffix (empty: no agent id).
+pub fn canonical_from_parts(task_label: &str, hash: &str, suffix: &str) -> String {
     let tail = if suffix.is_empty() {
         format!("-{hash}")
     } else {

@@ -2,12 +2,12 @@
 //! generate for it (section 9 of the Mesos-DNS notes). Pure.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use hickory_proto::rr::{LowerName, Name};
-use registry::{AppRecord, Health, NetworkMode, Protocol, TaskRecord};
+use registry::{Health, NetworkMode};
 
 use crate::names;
+use crate::task::{AddrSource, AppFacts, Target, TaskEntry, ZoneTask};
 
 /// Where a task's A/AAAA addresses come from, tried in order (Mesos-DNS `IPSources`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -47,8 +47,8 @@ pub struct Naming {
 pub struct SrvValue {
     /// The port.
     pub port: u16,
-    /// The target host (shared by every value that points at the same task).
-    pub target: Arc<Name>,
+    /// The target: a task's canonical name.
+    pub target: Target,
 }
 
 /// One record value at some name.
@@ -58,8 +58,20 @@ pub enum Value {
     Addr(IpAddr),
     /// A service location.
     Srv(SrvValue),
-    /// A reverse pointer.
-    Ptr(Arc<Name>),
+}
+
+impl Default for Naming {
+    /// Mesos-DNS's defaults: `marathon.mesos`, task addresses before agent addresses.
+    fn default() -> Self {
+        Naming {
+            domain: Name::from_ascii("mesos.").unwrap_or_else(|_| Name::root()),
+            framework: "marathon".into(),
+            ip_sources: vec![IpSource::Netinfo, IpSource::Mesos, IpSource::Host],
+            legacy_names: false,
+            health_aware: true,
+            bridge_task_ips: false,
+        }
+    }
 }
 
 impl Naming {
@@ -77,37 +89,35 @@ impl Naming {
     }
 
     /// True when the task should be in the answers.
-    pub fn serves(&self, task: &TaskRecord, app: Option<&AppRecord>) -> bool {
-        if !task.state.is_running() {
+    pub fn serves(&self, task: &ZoneTask, app: Option<&AppFacts>) -> bool {
+        if !task.running {
             return false;
         }
         let checked = app.is_none_or(|a| a.health_checks);
         !(self.health_aware && checked && task.health == Health::Unhealthy)
     }
 
-    /// The task's A/AAAA addresses by IP source: every address of the first source that
+    /// Where the task's A/AAAA addresses come from, by IP source: the first source that
     /// has any. A bridge-mode task's own addresses are skipped unless `bridge_task_ips`.
-    pub fn task_addresses<'a>(
-        &self,
-        task: &'a TaskRecord,
-        app: Option<&AppRecord>,
-    ) -> &'a [IpAddr] {
+    pub fn address_source(&self, task: &ZoneTask, app: Option<&AppFacts>) -> AddrSource {
         let bridged = app.is_some_and(|a| a.networking == NetworkMode::Bridge);
         for source in &self.ip_sources {
-            let ips = match source {
+            let (kind, ips) = match source {
                 IpSource::Netinfo | IpSource::Mesos | IpSource::Docker
                     if bridged && !self.bridge_task_ips =>
                 {
                     continue;
                 }
-                IpSource::Netinfo | IpSource::Mesos | IpSource::Docker => &task.task_ips,
-                IpSource::Host => &task.agent_ips,
+                IpSource::Netinfo | IpSource::Mesos | IpSource::Docker => {
+                    (AddrSource::Task, &task.task_ips)
+                }
+                IpSource::Host => (AddrSource::Agent, &task.agent_ips),
             };
             if !ips.is_empty() {
-                return ips;
+                return kind;
             }
         }
-        &[]
+        AddrSource::Nothing
     }
 
     /// `<label>.<framework>.<domain>.` (or with `.slave.` before the domain).
@@ -118,100 +128,97 @@ impl Naming {
         name.is_fqdn().then_some(name)
     }
 
-    /// Every (name, value) the task contributes under the task name `t` (already checked
-    /// to be served); `app` is its app record, when known.
-    pub fn task_values(
-        &self,
-        t: &str,
-        task: &TaskRecord,
-        app: Option<&AppRecord>,
-    ) -> Vec<(LowerName, Value)> {
+    /// The canonical name of a served task (plain or `.slave.`), `None` when it cannot be a
+    /// DNS name.
+    pub fn canonical_name(&self, entry: &TaskEntry, slave: bool) -> Option<Name> {
+        self.name(&entry.canonical_label(), slave)
+    }
+
+    /// The (name, value) pairs a served task adds to its family's shared names: `T` and
+    /// `T.slave` addresses, and the SRV names. Its own canonical names and its PTRs are
+    /// not stored: the snapshot answers them from the task itself.
+    pub fn family_values(&self, entry: &TaskEntry) -> Vec<(LowerName, Value)> {
         let mut out = Vec::new();
-        let canonical = names::canonical_label(t, &task.task_id, task.agent_id.as_deref());
-        let srv = names::srv_label(t);
-        let (Some(c_task), Some(c_slave)) =
-            (self.name(&canonical, false), self.name(&canonical, true))
-        else {
+        let t = &*entry.family;
+        let task = &entry.task;
+        if self.canonical_name(entry, false).is_none() || self.canonical_name(entry, true).is_none()
+        {
             return out;
-        };
-        let (c_task, c_slave) = (Arc::new(c_task), Arc::new(c_slave));
-        let addresses = self.task_addresses(task, app);
+        }
+        let srv = names::srv_label(t);
         let mut push = |label: &str, slave: bool, value: Value| {
             if let Some(name) = self.name(label, slave) {
                 out.push((LowerName::new(&name), value));
             }
         };
-        for &ip in addresses {
+        for &ip in entry.addresses() {
             push(t, false, Value::Addr(ip));
-            push(&canonical, false, Value::Addr(ip));
         }
         for &ip in &task.agent_ips {
             push(t, true, Value::Addr(ip));
-            push(&canonical, true, Value::Addr(ip));
         }
+        let target = |slave: bool| Target {
+            entry: entry.clone(),
+            slave,
+        };
         for port in &task.ports {
-            if let Some(number) = port.discovery_port() {
+            if let Some(number) = port.discovery {
                 let value = Value::Srv(SrvValue {
                     port: number,
-                    target: c_task.clone(),
+                    target: target(false),
                 });
-                let port_name = port
-                    .name
-                    .as_deref()
-                    .map(|n| names::sanitize_label(n, names::MAX_LABEL - 1))
-                    .filter(|n| !n.is_empty());
-                for protocol in &port.protocols {
-                    let proto = proto_label(*protocol);
+                let protocols = [(port.tcp, "_tcp"), (port.udp, "_udp")];
+                for (_, proto) in protocols.iter().filter(|(on, _)| *on) {
                     push(&format!("{srv}.{proto}"), false, value.clone());
-                    if let Some(n) = &port_name {
+                    if let Some(n) = &port.name {
                         push(&format!("_{n}.{srv}.{proto}"), false, value.clone());
                     }
                 }
             }
-            if let Some(host_port) = port.host_port {
+            if let Some(host_port) = port.host {
                 let value = Value::Srv(SrvValue {
                     port: host_port,
-                    target: c_slave.clone(),
+                    target: target(true),
                 });
                 for proto in ["_tcp", "_udp"] {
                     push(&format!("{srv}.{proto}"), true, value.clone());
                 }
             }
         }
-        for &ip in addresses {
-            out.push((LowerName::new(&Name::from(ip)), Value::Ptr(c_task.clone())));
+        out
+    }
+
+    /// The canonical-name records of a served task (A/AAAA at its plain and `.slave.`
+    /// names), as `/v1/enumerate` lists them.
+    pub fn canonical_values(&self, entry: &TaskEntry) -> Vec<(Name, IpAddr)> {
+        let mut out = Vec::new();
+        if let Some(name) = self.canonical_name(entry, false) {
+            out.extend(entry.addresses().iter().map(|ip| (name.clone(), *ip)));
+        }
+        if let Some(name) = self.canonical_name(entry, true) {
+            out.extend(entry.task.agent_ips.iter().map(|ip| (name.clone(), *ip)));
         }
         out
     }
 }
 
-fn proto_label(protocol: Protocol) -> &'static str {
-    match protocol {
-        Protocol::Tcp => "_tcp",
-        Protocol::Udp => "_udp",
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use registry::{AppId, NetworkMode, Stamp, TaskState};
+    use registry::{AppId, Stamp, TaskRecord, TaskState};
 
     use super::*;
+    use crate::task::Interner;
 
     fn naming(bridge_task_ips: bool) -> Naming {
         Naming {
-            domain: Name::from_ascii("mesos.").unwrap(),
-            framework: "marathon".into(),
-            ip_sources: vec![IpSource::Netinfo, IpSource::Mesos, IpSource::Host],
-            legacy_names: false,
-            health_aware: true,
             bridge_task_ips,
+            ..Naming::default()
         }
     }
 
-    fn record(app_id: &AppId) -> TaskRecord {
-        TaskRecord {
-            app_id: app_id.clone(),
+    fn task() -> ZoneTask {
+        let record = TaskRecord {
+            app_id: AppId::parse("/web").unwrap(),
             task_id: "web.1".into(),
             instance_id: None,
             agent_id: Some("x-S1".into()),
@@ -223,42 +230,63 @@ mod tests {
             health: Health::Unknown,
             app_version: None,
             updated_at: Stamp::now(),
-        }
+        };
+        ZoneTask::new(&record, &mut Interner::default())
     }
 
-    fn app(app_id: &AppId, networking: NetworkMode) -> AppRecord {
-        AppRecord {
-            app_id: app_id.clone(),
-            version: "v".into(),
-            ports: vec![],
+    fn app(networking: NetworkMode) -> AppFacts {
+        AppFacts {
             networking,
-            labels: Default::default(),
             health_checks: false,
-            updated_at: Stamp::now(),
         }
     }
 
     #[test]
     fn bridge_tasks_are_served_at_their_agent_unless_asked_otherwise() {
-        let id = AppId::parse("/web").unwrap();
-        let task = record(&id);
-        let agent: Vec<IpAddr> = vec!["10.0.0.5".parse().unwrap()];
-        let own: Vec<IpAddr> = vec!["172.17.0.2".parse().unwrap()];
-        let bridge = app(&id, NetworkMode::Bridge);
+        let task = task();
+        let bridge = app(NetworkMode::Bridge);
         assert_eq!(
-            naming(false).task_addresses(&task, Some(&bridge)),
-            agent.as_slice()
+            naming(false).address_source(&task, Some(&bridge)),
+            AddrSource::Agent
         );
         assert_eq!(
-            naming(true).task_addresses(&task, Some(&bridge)),
-            own.as_slice()
+            naming(true).address_source(&task, Some(&bridge)),
+            AddrSource::Task
         );
-        let container = app(&id, NetworkMode::Container);
+        let container = app(NetworkMode::Container);
         assert_eq!(
-            naming(false).task_addresses(&task, Some(&container)),
-            own.as_slice()
+            naming(false).address_source(&task, Some(&container)),
+            AddrSource::Task
         );
         // Without the app record, Mesos-DNS's order applies.
-        assert_eq!(naming(false).task_addresses(&task, None), own.as_slice());
+        assert_eq!(naming(false).address_source(&task, None), AddrSource::Task);
+        let nowhere = ZoneTask {
+            task_ips: Box::default(),
+            agent_ips: Box::default(),
+            ..task
+        };
+        assert_eq!(
+            naming(false).address_source(&nowhere, None),
+            AddrSource::Nothing
+        );
+    }
+
+    #[test]
+    fn unhealthy_tasks_are_left_out_only_where_health_is_checked() {
+        let mut task = task();
+        task.health = Health::Unhealthy;
+        let checked = AppFacts {
+            health_checks: true,
+            ..app(NetworkMode::Host)
+        };
+        assert!(!naming(false).serves(&task, Some(&checked)));
+        assert!(naming(false).serves(&task, Some(&app(NetworkMode::Host))));
+        let blind = Naming {
+            health_aware: false,
+            ..Naming::default()
+        };
+        assert!(blind.serves(&task, Some(&checked)));
+        task.running = false;
+        assert!(!blind.serves(&task, None));
     }
 }

@@ -30,7 +30,7 @@ use hickory_server::zone_handler::MessageResponse;
 use tokio::net::UdpSocket;
 
 use crate::handler::{DnsHandler, SharedZone};
-use crate::index::ZoneSnapshot;
+use crate::snapshot::ZoneSnapshot;
 
 /// Queries longer than this are never cached (a name is at most 255 octets).
 const MAX_CACHED_QUERY: usize = 300;

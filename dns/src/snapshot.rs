@@ -1,0 +1,224 @@
+//! The published zone: an immutable snapshot that every query reads, and how a name is
+//! looked up in it.
+//!
+//! Names shared by the tasks of an app (`T`, `T.slave`, the SRV names) are stored with
+//! their answer sets. A task's own names are not: its canonical names are found through a
+//! hash of their label and its PTRs through its address, and both are answered from the
+//! task itself. At 50,000 tasks that keeps about one stored name per task instead of four.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+
+use hickory_proto::rr::{LowerName, Name};
+
+use crate::records::{Naming, SrvValue, Value};
+use crate::sharded::ShardedMap;
+use crate::task::TaskEntry;
+
+/// The answers at one name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NameRecords {
+    /// A records.
+    pub a: Box<[Ipv4Addr]>,
+    /// AAAA records.
+    pub aaaa: Box<[Ipv6Addr]>,
+    /// SRV records (priority 0, weight 1).
+    pub srv: Box<[SrvValue]>,
+    /// PTR records.
+    pub ptr: Box<[Name]>,
+}
+
+impl NameRecords {
+    /// The answer set of `values`: sorted, without duplicates.
+    pub fn from_values<'a>(values: impl Iterator<Item = &'a Value>) -> Self {
+        let set: BTreeSet<&Value> = values.collect();
+        let (mut a, mut aaaa, mut srv) = (Vec::new(), Vec::new(), Vec::new());
+        for value in set {
+            match value {
+                Value::Addr(IpAddr::V4(ip)) => a.push(*ip),
+                Value::Addr(IpAddr::V6(ip)) => aaaa.push(*ip),
+                Value::Srv(value) => srv.push(value.clone()),
+            }
+        }
+        NameRecords {
+            a: a.into(),
+            aaaa: aaaa.into(),
+            srv: srv.into(),
+            ptr: Box::default(),
+        }
+    }
+
+    /// The values these answers were built from (inverse of `from_values` up to order).
+    pub fn values(&self) -> Vec<Value> {
+        let a = self.a.iter().map(|ip| Value::Addr((*ip).into()));
+        let aaaa = self.aaaa.iter().map(|ip| Value::Addr((*ip).into()));
+        let srv = self.srv.iter().cloned().map(Value::Srv);
+        a.chain(aaaa).chain(srv).collect()
+    }
+
+    /// True when there is no record at all.
+    pub fn is_empty(&self) -> bool {
+        self.a.is_empty() && self.aaaa.is_empty() && self.srv.is_empty() && self.ptr.is_empty()
+    }
+
+    fn merged(&self, other: &NameRecords) -> NameRecords {
+        let (mine, theirs) = (self.values(), other.values());
+        let mut out = NameRecords::from_values(mine.iter().chain(theirs.iter()));
+        let ptr: BTreeSet<&Name> = self.ptr.iter().chain(other.ptr.iter()).collect();
+        out.ptr = ptr.into_iter().cloned().collect();
+        out
+    }
+}
+
+/// Stored names and their answers.
+pub type NameTable = ShardedMap<Arc<LowerName>, Arc<NameRecords>>;
+
+/// Served tasks by some key (a canonical-label hash, an address).
+pub type EntryTable<K> = ShardedMap<K, Box<[TaskEntry]>>;
+
+/// The naming settings, with the two suffixes canonical names end in.
+#[derive(Debug)]
+pub struct ZoneNames {
+    /// The naming settings.
+    pub naming: Naming,
+    /// `<framework>.<domain>.`
+    plain: Option<LowerName>,
+    /// `<framework>.slave.<domain>.`
+    slave: Option<LowerName>,
+}
+
+impl ZoneNames {
+    /// The suffixes of `naming`.
+    pub fn new(naming: Naming) -> Self {
+        let suffix = |slave| {
+            naming
+                .name("x", slave)
+                .map(|n| LowerName::new(&n.base_name()))
+        };
+        ZoneNames {
+            plain: suffix(false),
+            slave: suffix(true),
+            naming,
+        }
+    }
+
+    /// The canonical label a name under either suffix would have, and whether it is the
+    /// `.slave.` form.
+    fn canonical_part(&self, name: &LowerName) -> Option<(String, bool)> {
+        for (suffix, slave) in [(&self.plain, false), (&self.slave, true)] {
+            let Some(suffix) = suffix else { continue };
+            if !suffix.zone_of(name) || name.num_labels() <= suffix.num_labels() {
+                continue;
+            }
+            let keep = usize::from(name.num_labels() - suffix.num_labels());
+            let mut label = String::new();
+            for (i, part) in name.iter().take(keep).enumerate() {
+                if i > 0 {
+                    label.push('.');
+                }
+                label.push_str(std::str::from_utf8(part).ok()?);
+            }
+            return Some((label, slave));
+        }
+        None
+    }
+}
+
+impl Default for ZoneNames {
+    fn default() -> Self {
+        ZoneNames::new(Naming::default())
+    }
+}
+
+/// The key under which a task's canonical label is found.
+pub fn canonical_key(label: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    label.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// An immutable view of the zone, shared by every query. Cloning it is O(1).
+#[derive(Clone, Debug, Default)]
+pub struct ZoneSnapshot {
+    /// The etcd revision the snapshot reflects.
+    pub revision: i64,
+    /// The naming settings.
+    pub zone: Arc<ZoneNames>,
+    /// Stored names (shared by an app's tasks) -> answers.
+    pub names: NameTable,
+    /// Empty non-terminals (ancestors of published names): they exist, with no records.
+    pub empty_non_terminals: imbl::HashMap<LowerName, u32>,
+    /// [`canonical_key`] of a canonical label -> the served tasks with that label hash.
+    pub canonical: EntryTable<u64>,
+    /// A served address -> the tasks it belongs to (their PTRs).
+    pub reverse: EntryTable<IpAddr>,
+}
+
+impl ZoneSnapshot {
+    /// The answers at `name`: a stored name, a task's canonical name or the reverse name
+    /// of a task address. `None` when the name owns no records.
+    pub fn lookup(&self, name: &LowerName) -> Option<Cow<'_, NameRecords>> {
+        let stored = self.names.get(name);
+        let computed = self
+            .canonical_records(name)
+            .or_else(|| self.reverse_records(name));
+        match (stored, computed) {
+            (Some(stored), None) => Some(Cow::Borrowed(stored.as_ref())),
+            (None, Some(computed)) => Some(Cow::Owned(computed)),
+            // A canonical name that is also an app's label (`/s3/4dfjd/web` and a task of
+            // `/web`): both answer.
+            (Some(stored), Some(computed)) => Some(Cow::Owned(stored.merged(&computed))),
+            (None, None) => None,
+        }
+    }
+
+    /// True when the name owns records or is an ancestor of a name that does.
+    pub fn exists(&self, name: &LowerName) -> bool {
+        self.empty_non_terminals.contains_key(name) || self.lookup(name).is_some()
+    }
+
+    /// Every served task under every task name it is published under.
+    pub fn entries(&self) -> impl Iterator<Item = &TaskEntry> {
+        self.canonical.iter().flat_map(|(_, list)| list.iter())
+    }
+
+    fn canonical_records(&self, name: &LowerName) -> Option<NameRecords> {
+        let (label, slave) = self.zone.canonical_part(name)?;
+        let entries = self.canonical.get(&canonical_key(&label))?;
+        let values: Vec<Value> = entries
+            .iter()
+            .filter(|e| e.canonical_label() == label)
+            .flat_map(|e| {
+                let ips = if slave {
+                    &e.task.agent_ips[..]
+                } else {
+                    e.addresses()
+                };
+                ips.iter().map(|ip| Value::Addr(*ip))
+            })
+            .collect();
+        let records = NameRecords::from_values(values.iter());
+        (!records.is_empty()).then_some(records)
+    }
+
+    fn reverse_records(&self, name: &LowerName) -> Option<NameRecords> {
+        let net = name.parse_arpa_name().ok()?;
+        if net.prefix_len() != net.max_prefix_len() {
+            return None;
+        }
+        let entries = self.reverse.get(&net.addr())?;
+        let targets: BTreeSet<Name> = entries
+            .iter()
+            .filter_map(|e| self.zone.naming.canonical_name(e, false))
+            .collect();
+        let records = NameRecords {
+            ptr: targets.into_iter().collect(),
+            ..NameRecords::default()
+        };
+        (!records.is_empty()).then_some(records)
+    }
+}

@@ -1,0 +1,301 @@
+//! The compact form in which the zone keeps tasks and apps: only what names and answers
+//! are computed from. A `TaskRecord` is ~550 bytes with its strings; a `ZoneTask` about a
+//! third of that, and its agent suffix and port names are shared between tasks.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use registry::{AppRecord, Health, NetworkMode, Protocol, TaskRecord};
+
+use crate::names;
+
+/// One port of a task, as DNS uses it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZonePort {
+    /// The port's name as an SRV label part (sanitised, at most 62 octets), if any.
+    pub name: Option<Arc<str>>,
+    /// Served over TCP.
+    pub tcp: bool,
+    /// Served over UDP.
+    pub udp: bool,
+    /// The DiscoveryInfo port (host port, else container port).
+    pub discovery: Option<u16>,
+    /// The host port.
+    pub host: Option<u16>,
+}
+
+/// A task as the zone keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneTask {
+    /// Marathon's task id.
+    pub task_id: Box<str>,
+    /// Mesos-DNS's hash of the task id (5 zbase32 characters).
+    pub hash: [u8; 5],
+    /// The canonical-name suffix of the agent (`s3`), empty without an agent id.
+    pub agent_suffix: Arc<str>,
+    /// The task is running.
+    pub running: bool,
+    /// The health-check verdict.
+    pub health: Health,
+    /// The task's own addresses.
+    pub task_ips: Box<[IpAddr]>,
+    /// The agent's addresses.
+    pub agent_ips: Box<[IpAddr]>,
+    /// The ports.
+    pub ports: Box<[ZonePort]>,
+}
+
+impl ZoneTask {
+    /// The compact form of `record`, sharing strings through `strings`.
+    pub fn new(record: &TaskRecord, strings: &mut Interner) -> Self {
+        let mut hash = [0u8; 5];
+        hash.copy_from_slice(&names::task_hash(&record.task_id).as_bytes()[..5]);
+        let suffix = record
+            .agent_id
+            .as_deref()
+            .map(names::agent_suffix)
+            .unwrap_or_default();
+        let ports = record
+            .ports
+            .iter()
+            .map(|p| ZonePort {
+                name: p
+                    .name
+                    .as_deref()
+                    .map(|n| names::sanitize_label(n, names::MAX_LABEL - 1))
+                    .filter(|n| !n.is_empty())
+                    .map(|n| strings.get(&n)),
+                tcp: p.protocols.contains(&Protocol::Tcp),
+                udp: p.protocols.contains(&Protocol::Udp),
+                discovery: p.discovery_port(),
+                host: p.host_port,
+            })
+            .collect();
+        ZoneTask {
+            task_id: record.task_id.as_str().into(),
+            hash,
+            agent_suffix: strings.get(&suffix),
+            running: record.state.is_running(),
+            health: record.health,
+            task_ips: record.task_ips.as_slice().into(),
+            agent_ips: record.agent_ips.as_slice().into(),
+            ports,
+        }
+    }
+
+    /// The hash as text.
+    pub fn hash_str(&self) -> &str {
+        // Always ASCII: built from the zbase32 alphabet.
+        std::str::from_utf8(&self.hash).unwrap_or("")
+    }
+}
+
+/// What DNS needs of an app record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppFacts {
+    /// How its tasks are networked.
+    pub networking: NetworkMode,
+    /// Whether it defines health checks.
+    pub health_checks: bool,
+}
+
+impl From<&AppRecord> for AppFacts {
+    fn from(app: &AppRecord) -> Self {
+        AppFacts {
+            networking: app.networking,
+            health_checks: app.health_checks,
+        }
+    }
+}
+
+/// Which of a task's addresses its A/AAAA records carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AddrSource {
+    /// Its own addresses.
+    Task,
+    /// Its agent's.
+    Agent,
+    /// None.
+    Nothing,
+}
+
+/// A served task under one task name `T` (its family): what a canonical name, a PTR or an
+/// SRV target is made from.
+#[derive(Clone, Debug)]
+pub struct TaskEntry {
+    /// The task name `T`.
+    pub family: Arc<str>,
+    /// The task.
+    pub task: Arc<ZoneTask>,
+    /// Where its A/AAAA addresses come from.
+    pub source: AddrSource,
+}
+
+impl TaskEntry {
+    /// The addresses of the task's A/AAAA records.
+    pub fn addresses(&self) -> &[IpAddr] {
+        match self.source {
+            AddrSource::Task => &self.task.task_ips,
+            AddrSource::Agent => &self.task.agent_ips,
+            AddrSource::Nothing => &[],
+        }
+    }
+
+    /// The canonical label `T-<hash>-<agent suffix>` (may hold dots for a legacy `T`).
+    pub fn canonical_label(&self) -> String {
+        names::canonical_from_parts(&self.family, self.task.hash_str(), &self.task.agent_suffix)
+    }
+
+    /// True when both entries render to the same canonical label.
+    fn same_name(&self, other: &Self) -> bool {
+        self.family == other.family
+            && self.task.hash == other.task.hash
+            && self.task.agent_suffix == other.task.agent_suffix
+    }
+
+    /// The fields `same_name` compares, for ordering.
+    fn name_key(&self) -> (&str, &[u8; 5], &str) {
+        (&self.family, &self.task.hash, &self.task.agent_suffix)
+    }
+}
+
+/// An SRV target: a task's canonical name, plain or `.slave.`. Targets are equal when their
+/// names are (two tasks whose hashes collide on one agent have one name, as in Mesos-DNS).
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The task.
+    pub entry: TaskEntry,
+    /// The `.slave.` form (addresses: the agent's).
+    pub slave: bool,
+}
+
+impl Target {
+    /// The target's addresses (for the additional section).
+    pub fn addresses(&self) -> &[IpAddr] {
+        if self.slave {
+            &self.entry.task.agent_ips
+        } else {
+            self.entry.addresses()
+        }
+    }
+}
+
+impl PartialEq for Target {
+    fn eq(&self, other: &Self) -> bool {
+        self.slave == other.slave && self.entry.same_name(&other.entry)
+    }
+}
+
+impl Eq for Target {}
+
+impl Ord for Target {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.entry.name_key(), self.slave).cmp(&(other.entry.name_key(), other.slave))
+    }
+}
+
+impl PartialOrd for Target {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Hash for Target {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.entry.name_key().hash(state);
+        self.slave.hash(state);
+    }
+}
+
+/// Shared copies of small strings that many tasks repeat (agent suffixes, port names).
+#[derive(Debug, Default)]
+pub struct Interner {
+    strings: HashSet<Arc<str>>,
+    /// Size after the last sweep: the next sweep waits until the set has doubled.
+    swept_at: usize,
+}
+
+impl Interner {
+    /// The shared copy of `s`.
+    pub fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(shared) = self.strings.get(s) {
+            return shared.clone();
+        }
+        if self.strings.len() >= 2 * self.swept_at.max(1024) {
+            // Forget strings no task uses any more (agents come and go over months).
+            self.strings.retain(|s| Arc::strong_count(s) > 1);
+            self.swept_at = self.strings.len();
+        }
+        let shared: Arc<str> = Arc::from(s);
+        self.strings.insert(shared.clone());
+        shared
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use registry::{AppId, Stamp, TaskPort, TaskState};
+
+    use super::*;
+
+    fn record(id: &str, agent: &str) -> TaskRecord {
+        TaskRecord {
+            app_id: AppId::parse("/web").unwrap(),
+            task_id: id.into(),
+            instance_id: None,
+            agent_id: Some(agent.into()),
+            host: "10.0.0.5".into(),
+            agent_ips: vec!["10.0.0.5".parse().unwrap()],
+            task_ips: vec![],
+            ports: vec![TaskPort {
+                name: Some("Http_Main".into()),
+                protocols: vec![Protocol::Tcp, Protocol::Udp],
+                container_port: Some(80),
+                host_port: None,
+                service_port: Some(10000),
+            }],
+            state: TaskState::Running,
+            health: Health::Healthy,
+            app_version: None,
+            updated_at: Stamp::now(),
+        }
+    }
+
+    #[test]
+    fn compact_tasks_keep_what_names_need_and_share_strings() {
+        let mut strings = Interner::default();
+        let a = ZoneTask::new(&record("web.1", "x-S3"), &mut strings);
+        let b = ZoneTask::new(&record("web.2", "y-S3"), &mut strings);
+        assert_eq!(a.hash_str(), names::task_hash("web.1"));
+        assert_eq!(&*a.agent_suffix, "s3");
+        assert!(Arc::ptr_eq(&a.agent_suffix, &b.agent_suffix));
+        let port = &a.ports[0];
+        assert_eq!(port.name.as_deref(), Some("http-main"));
+        assert!(port.tcp && port.udp);
+        assert_eq!((port.discovery, port.host), (Some(80), None));
+        assert!(a.running);
+        let entry = TaskEntry {
+            family: "web".into(),
+            task: Arc::new(a),
+            source: AddrSource::Agent,
+        };
+        assert_eq!(
+            entry.canonical_label(),
+            names::canonical_label("web", "web.1", Some("x-S3"))
+        );
+        assert_eq!(entry.addresses().len(), 1);
+    }
+
+    #[test]
+    fn unused_strings_are_swept() {
+        let mut strings = Interner::default();
+        let kept = strings.get("kept");
+        for i in 0..5000 {
+            strings.get(&format!("agent-{i}"));
+        }
+        assert!(strings.strings.len() < 2100, "{}", strings.strings.len());
+        assert!(Arc::ptr_eq(&kept, &strings.get("kept")));
+    }
+}
