@@ -153,6 +153,40 @@ async fn batches_over_128_operations_are_split_and_all_applied() {
 }
 
 #[tokio::test]
+async fn a_key_repeated_across_transactions_is_written_in_order() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let reg = etcd.registry().await.unwrap();
+    let put = |id: &str, stamp| {
+        WriteOp::newer(Write::PutTask(task(
+            "/g/app",
+            id,
+            TaskState::Running,
+            stamp,
+        )))
+    };
+    // The first and last writes share a key, 300 other writes apart: three transactions,
+    // which must not run side by side (the older write would then lose to the newer).
+    let ops: Vec<WriteOp> = std::iter::once(put("t.0", 1))
+        .chain((1..300).map(|i| put(&format!("t.{i}"), 1)))
+        .chain(std::iter::once(put("t.0", 2)))
+        .collect();
+    let outcomes = reg.apply(ops).await.unwrap();
+    assert_eq!(outcomes.len(), 301);
+    assert!(
+        outcomes.iter().all(|o| *o == Outcome::Written),
+        "{outcomes:?}"
+    );
+    let snapshot = reg.list(&Scope::All).await.unwrap();
+    assert_eq!(snapshot.tasks.len(), 300);
+    let first = snapshot
+        .tasks
+        .iter()
+        .find(|t| t.record.task_id == "t.0")
+        .unwrap();
+    assert_eq!(first.record.updated_at, common::stamp(2));
+}
+
+#[tokio::test]
 async fn scopes_read_exactly_an_app_or_a_group() {
     let etcd = EtcdServer::start().await.unwrap();
     let reg = etcd.registry().await.unwrap();
