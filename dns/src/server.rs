@@ -121,10 +121,13 @@ fn start_dns(
     tracing::info!(%address, threads, upstreams = ?upstreams, "DNS listening");
     let mut handles = Vec::with_capacity(threads);
     for (i, (udp, tcp)) in sockets.into_iter().enumerate() {
-        let zone = zone.clone();
-        let zone_config = zone_config.clone();
-        let upstreams = upstreams.clone();
-        let acl = acl.clone();
+        let shared = DnsShared {
+            zone: zone.clone(),
+            zone_config: zone_config.clone(),
+            upstreams: upstreams.clone(),
+            acl: acl.clone(),
+            rotate: !config.fixed_order,
+        };
         let shutdown = shutdown.clone();
         let handle = std::thread::Builder::new()
             .name(format!("dns-{i}"))
@@ -140,9 +143,7 @@ fn start_dns(
                     }
                 };
                 runtime.block_on(async move {
-                    if let Err(error) =
-                        dns_loop(udp, tcp, zone, zone_config, &upstreams, acl, shutdown).await
-                    {
+                    if let Err(error) = dns_loop(udp, tcp, shared, shutdown).await {
                         tracing::error!(%error, "DNS thread failed");
                     }
                 });
@@ -152,19 +153,32 @@ fn start_dns(
     Ok(handles)
 }
 
+/// What every DNS thread serves from.
+struct DnsShared {
+    zone: SharedZone,
+    zone_config: Arc<ZoneConfig>,
+    upstreams: Vec<SocketAddr>,
+    acl: Arc<Vec<IpNet>>,
+    rotate: bool,
+}
+
 async fn dns_loop(
     udp: Socket,
     tcp: Socket,
-    zone: SharedZone,
-    zone_config: Arc<ZoneConfig>,
-    upstreams: &[SocketAddr],
-    acl: Arc<Vec<IpNet>>,
+    shared: DnsShared,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let udp = tokio::net::UdpSocket::from_std(udp.into())?;
     let tcp = tokio::net::TcpListener::from_std(tcp.into())?;
-    let handler = DnsHandler::new(zone.clone(), zone_config, forwarder(upstreams)?, acl);
-    let fast = tokio::spawn(udp::serve(udp, Arc::new(handler.clone()), zone));
+    let DnsShared {
+        zone,
+        zone_config,
+        upstreams,
+        acl,
+        rotate,
+    } = shared;
+    let handler = DnsHandler::new(zone.clone(), zone_config, forwarder(&upstreams)?, acl);
+    let fast = tokio::spawn(udp::serve(udp, Arc::new(handler.clone()), zone, rotate));
     let mut server = Server::new(handler);
     server.register_listener(tcp, TCP_TIMEOUT, 64);
     let _abort_udp_on_exit = AbortOnDrop(fast);

@@ -427,3 +427,61 @@ async fn fast_path_answers_are_byte_identical_to_the_slow_path() {
         u16::from_be_bytes([answer[6], answer[7]]) == 2
     });
 }
+
+/// The A records of a raw response, in order.
+fn a_records_in_order(wire: &[u8]) -> Vec<String> {
+    let message = hickory_proto::op::Message::from_vec(wire).unwrap();
+    message.answers.iter().map(|r| r.data.to_string()).collect()
+}
+
+#[tokio::test]
+async fn address_answers_rotate_from_one_udp_answer_to_the_next() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    put(
+        &registry,
+        vec![
+            task("/web", "web.t1", "127.0.0.11", &[]),
+            task("/web", "web.t2", "127.0.0.12", &[]),
+            task("/web", "web.t3", "127.0.0.13", &[]),
+        ],
+    )
+    .await;
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    for (flags, rotates) in [(&[][..], true), (&["--fixed-order"][..], false)] {
+        let mut args = vec!["--threads", "1"];
+        args.extend_from_slice(flags);
+        let herald = Herald::start(&etcd, &args);
+        for edns in [false, true] {
+            let firsts: Vec<String> = (0..6u16)
+                .map(|id| {
+                    let wire = exchange(herald.dns, &raw_query(id, "web.marathon.mesos", 1, edns));
+                    let answers = a_records_in_order(&wire);
+                    assert_eq!(
+                        sorted(answers.clone()),
+                        ["127.0.0.11", "127.0.0.12", "127.0.0.13"],
+                        "every answer holds every task"
+                    );
+                    answers[0].clone()
+                })
+                .collect();
+            let distinct: std::collections::BTreeSet<&String> = firsts.iter().collect();
+            if rotates {
+                assert_eq!(
+                    distinct.len(),
+                    3,
+                    "each task comes first in turn: {firsts:?}"
+                );
+                // Round-robin: the six answers start with each address twice.
+                for ip in &distinct {
+                    assert_eq!(firsts.iter().filter(|f| f == ip).count(), 2, "{firsts:?}");
+                }
+            } else {
+                assert_eq!(distinct.len(), 1, "--fixed-order: {firsts:?}");
+            }
+        }
+    }
+}
