@@ -10,6 +10,7 @@ use arc_swap::ArcSwapOption;
 use hickory_proto::op::{Edns, MessageType, Metadata, OpCode, ResponseCode};
 use hickory_proto::rr::{DNSClass, Record};
 use hickory_proto::serialize::binary::{BinDecoder, BinEncodable, BinEncoder};
+use hickory_server::net::NetError;
 use hickory_server::net::runtime::Time;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::{Catalog, MessageResponseBuilder, Queries};
@@ -82,6 +83,9 @@ impl DnsHandler {
                 Err(_) => error(request, response, code).await,
             };
         }
+        if request.edns.as_ref().is_some_and(|e| e.version() > 0) {
+            return bad_version(request, response).await;
+        }
         let Ok(info) = request.request_info() else {
             return error(request, response, ResponseCode::FormErr).await;
         };
@@ -129,15 +133,7 @@ impl DnsHandler {
         );
         match response.send_response(message).await {
             Ok(info) => info,
-            Err(e) => {
-                tracing::debug!(error = %e, "sending a response failed");
-                let mut metadata = Metadata::response_from_request(&request.metadata);
-                metadata.response_code = ResponseCode::ServFail;
-                ResponseInfo::from(hickory_proto::op::Header {
-                    metadata,
-                    counts: Default::default(),
-                })
-            }
+            Err(e) => unsent(request, ResponseCode::ServFail, &e),
         }
     }
 }
@@ -151,6 +147,35 @@ fn plain_question(request: &Request) -> bool {
     let mut bytes = Vec::new();
     let mut encoder = BinEncoder::new(&mut bytes);
     query.original().emit(&mut encoder).is_ok() && bytes == request.queries.as_bytes()
+}
+
+/// RFC 6891 6.1.3: a query with an EDNS version above 0 gets BADVERS and an OPT of version
+/// 0 (the highest Herald speaks), and no answer.
+async fn bad_version<R: ResponseHandler>(request: &Request, mut response: R) -> ResponseInfo {
+    let mut edns = Edns::new();
+    edns.set_version(0);
+    edns.set_max_payload(MAX_UDP_PAYLOAD);
+    let mut builder = MessageResponseBuilder::from_message_request(request);
+    builder.edns(&edns);
+    let mut metadata = Metadata::response_from_request(&request.metadata);
+    metadata.response_code = ResponseCode::BADVERS;
+    let none = std::iter::empty::<&Record>;
+    let message = builder.build(metadata, none(), none(), none(), none());
+    match response.send_response(message).await {
+        Ok(info) => info,
+        Err(e) => unsent(request, ResponseCode::BADVERS, &e),
+    }
+}
+
+/// What a response that could not be sent reports to the metrics.
+fn unsent(request: &Request, code: ResponseCode, error: &NetError) -> ResponseInfo {
+    tracing::debug!(%error, "sending a response failed");
+    let mut metadata = Metadata::response_from_request(&request.metadata);
+    metadata.response_code = code;
+    ResponseInfo::from(hickory_proto::op::Header {
+        metadata,
+        counts: Default::default(),
+    })
 }
 
 async fn error<R: ResponseHandler>(
@@ -172,15 +197,7 @@ async fn error_with<R: ResponseHandler>(
     let message = builder.error_msg(&request.metadata, code);
     match response.send_response(message).await {
         Ok(info) => info,
-        Err(e) => {
-            tracing::debug!(error = %e, "sending an error response failed");
-            let mut metadata = Metadata::response_from_request(&request.metadata);
-            metadata.response_code = code;
-            ResponseInfo::from(hickory_proto::op::Header {
-                metadata,
-                counts: Default::default(),
-            })
-        }
+        Err(e) => unsent(request, code, &e),
     }
 }
 

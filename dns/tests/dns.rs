@@ -485,3 +485,26 @@ async fn address_answers_rotate_from_one_udp_answer_to_the_next() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_unknown_edns_version_gets_badvers() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    put(&registry, vec![task("/web", "web.t1", "127.0.0.9", &[])]).await;
+    let herald = Herald::start(&etcd, &[]);
+    for transport in ["+notcp", "+tcp"] {
+        // RFC 6891 6.1.3: BADVERS, with an OPT of the highest version we know (0).
+        let out = herald.dig(&[
+            transport,
+            "+edns=1",
+            "+noednsneg",
+            "web.marathon.mesos",
+            "A",
+        ]);
+        assert!(out.contains("status: BADVERS"), "{transport}: {out}");
+        assert!(out.contains("EDNS: version: 0"), "{transport}: {out}");
+        assert!(!out.contains("127.0.0.9"), "no answer with BADVERS: {out}");
+        let ok = herald.dig(&[transport, "+edns=0", "web.marathon.mesos", "A"]);
+        assert!(ok.contains("status: NOERROR"), "{transport}: {ok}");
+    }
+}
