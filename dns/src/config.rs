@@ -84,7 +84,7 @@ pub struct Config {
     #[arg(long, env = "HERALD_DNS_SERVE_UNHEALTHY")]
     pub serve_unhealthy: bool,
     /// Answer A/AAAA records always in the same (sorted) order instead of rotating them from
-    /// one UDP answer to the next.
+    /// one answer to the next.
     #[arg(long, env = "HERALD_DNS_FIXED_ORDER")]
     pub fixed_order: bool,
     /// DNS threads (one single-threaded runtime and one SO_REUSEPORT socket each);

@@ -4,11 +4,12 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use arc_swap::ArcSwapOption;
 use hickory_proto::op::{Edns, MessageType, Metadata, OpCode, ResponseCode};
-use hickory_proto::rr::{DNSClass, Record};
+use hickory_proto::rr::{DNSClass, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecoder, BinEncodable, BinEncoder};
 use hickory_server::net::NetError;
 use hickory_server::net::runtime::Time;
@@ -32,6 +33,8 @@ pub struct DnsHandler {
     config: Arc<ZoneConfig>,
     forwarder: Option<Arc<Catalog>>,
     allow_recursion: Arc<Vec<IpNet>>,
+    /// Where the next run of address answers starts (`None`: always sorted).
+    rotation: Option<Arc<AtomicUsize>>,
 }
 
 impl DnsHandler {
@@ -47,7 +50,15 @@ impl DnsHandler {
             config,
             forwarder,
             allow_recursion,
+            rotation: None,
         }
+    }
+
+    /// The same handler, answering runs of A (or AAAA) records round-robin: each answer
+    /// starts one record later than the last one did.
+    pub fn rotating(mut self) -> Self {
+        self.rotation = Some(Arc::new(AtomicUsize::new(0)));
+        self
     }
 
     /// True when `ip` may use forwarding (there are upstreams and it is in the ACL).
@@ -110,6 +121,10 @@ impl DnsHandler {
             }
             return error(request, response, ResponseCode::Refused).await;
         };
+        let mut answer = answer;
+        if let Some(next) = &self.rotation {
+            rotate_addresses(&mut answer.answers, next.fetch_add(1, Ordering::Relaxed));
+        }
         let edns = request.edns.as_ref().map(|req| {
             let mut edns = Edns::new();
             edns.set_max_payload(req.max_payload().clamp(512, MAX_UDP_PAYLOAD));
@@ -135,6 +150,19 @@ impl DnsHandler {
             Ok(info) => info,
             Err(e) => unsent(request, ResponseCode::ServFail, &e),
         }
+    }
+}
+
+/// Rotates `answers` left by `by` when they are two or more A records, or two or more AAAA
+/// records (other answers keep their order).
+fn rotate_addresses(answers: &mut [Record], by: usize) {
+    let Some(first) = answers.first().map(|r| r.record_type()) else {
+        return;
+    };
+    let addresses = matches!(first, RecordType::A | RecordType::AAAA);
+    if answers.len() >= 2 && addresses && answers.iter().all(|r| r.record_type() == first) {
+        let len = answers.len();
+        answers.rotate_left(by % len);
     }
 }
 
@@ -218,5 +246,40 @@ impl RequestHandler for DnsHandler {
             .unwrap_or("none");
         crate::metrics::query(qtype, info.response_code, start.elapsed());
         info
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use hickory_proto::rr::rdata::{A, AAAA};
+    use hickory_proto::rr::{Name, RData};
+
+    use super::*;
+
+    fn record(data: RData) -> Record {
+        Record::from_rdata(Name::from_ascii("web.marathon.mesos.").unwrap(), 60, data)
+    }
+
+    fn a(last: u8) -> Record {
+        record(RData::A(A(Ipv4Addr::new(10, 0, 0, last))))
+    }
+
+    fn order(records: &[Record]) -> Vec<String> {
+        records.iter().map(|r| r.data.to_string()).collect()
+    }
+
+    #[test]
+    fn address_runs_rotate_and_other_answers_keep_their_order() {
+        let mut run = vec![a(1), a(2), a(3)];
+        rotate_addresses(&mut run, 4);
+        assert_eq!(order(&run), ["10.0.0.2", "10.0.0.3", "10.0.0.1"]);
+        let mut mixed = vec![a(1), record(RData::AAAA(AAAA("fd00::1".parse().unwrap())))];
+        rotate_addresses(&mut mixed, 1);
+        assert_eq!(order(&mixed), ["10.0.0.1", "fd00::1"]);
+        let mut none: Vec<Record> = Vec::new();
+        rotate_addresses(&mut none, 1);
+        assert!(none.is_empty());
     }
 }

@@ -177,7 +177,10 @@ async fn dns_loop(
         acl,
         rotate,
     } = shared;
-    let handler = DnsHandler::new(zone.clone(), zone_config, forwarder(&upstreams)?, acl);
+    let mut handler = DnsHandler::new(zone.clone(), zone_config, forwarder(&upstreams)?, acl);
+    if rotate {
+        handler = handler.rotating();
+    }
     let fast = tokio::spawn(udp::serve(udp, Arc::new(handler.clone()), zone, rotate));
     let mut server = Server::new(handler);
     server.register_listener(tcp, TCP_TIMEOUT, 64);

@@ -8,7 +8,8 @@
 //! construction, but for the rotation below. The cache belongs to one DNS thread and is dropped whenever a new zone
 //! snapshot is published.
 //!
-//! Address answers rotate: when a cached answer is a run of A (or AAAA) records and nothing
+//! Address answers rotate (the slow path rotates them too, see [`DnsHandler::rotating`]):
+//! when a cached answer is a run of A (or AAAA) records and nothing
 //! else but an OPT, each hit starts the run one record later (round-robin per DNS thread),
 //! so clients that take the first address spread over the tasks, as Mesos-DNS's shuffled
 //! answers do. The records are equal-sized and point only at the question, so moving them

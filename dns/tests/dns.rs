@@ -483,6 +483,20 @@ async fn address_answers_rotate_from_one_udp_answer_to_the_next() {
                 assert_eq!(distinct.len(), 1, "--fixed-order: {firsts:?}");
             }
         }
+        // dig sends a fresh cookie each time (a slow-path query), and TCP is all slow path.
+        for transport in ["+notcp", "+tcp"] {
+            let firsts: Vec<String> = (0..6)
+                .map(|_| {
+                    let out = herald.dig(&[transport, "+short", "web.marathon.mesos", "A"]);
+                    let lines: Vec<&str> = out.lines().collect();
+                    assert_eq!(lines.len(), 3, "{transport}: {out}");
+                    lines[0].to_string()
+                })
+                .collect();
+            let distinct: std::collections::BTreeSet<&String> = firsts.iter().collect();
+            let want = if rotates { 3 } else { 1 };
+            assert_eq!(distinct.len(), want, "{transport} {flags:?}: {firsts:?}");
+        }
     }
 }
 
