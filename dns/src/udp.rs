@@ -2,8 +2,8 @@
 //!
 //! Every query first goes through the hickory-based slow path ([`DnsHandler`]). When its
 //! answer is authoritative (from the zone), the wire bytes are cached, keyed by the query's
-//! bytes after the ID (so question case, flags and EDNS are all part of the key) and by
-//! whether the client may recurse (the RA bit). A later identical query is answered by
+//! bytes after the ID (so question case, flags and EDNS are all part of the key; a DNS
+//! cookie is not, see [`cache_key`]) and by whether the client may recurse (the RA bit). A later identical query is answered by
 //! copying the cached bytes and patching the ID: byte-identical to the slow path by
 //! construction, but for the rotation below. The cache belongs to one DNS thread and is dropped whenever a new zone
 //! snapshot is published.
@@ -21,6 +21,7 @@
 //! QUERY), built from the header alone by [`error_reply`]. [`respond`] is the whole path
 //! without sockets, for tests and fuzzing.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -209,7 +210,7 @@ pub async fn serve(socket: UdpSocket, handler: Arc<DnsHandler>, zone: SharedZone
         let responder = UdpResponder {
             socket: socket.clone(),
             dst: src,
-            cache: cacheable(query).then(|| (cache.clone(), recurse, query[2..].to_vec())),
+            cache: cache_key(query).map(|key| (cache.clone(), recurse, key.into_owned())),
             zone: zone.load_full(),
             qtype: query_type(&request),
             rotate,
@@ -300,16 +301,63 @@ fn query_type(request: &Request) -> &'static str {
         .unwrap_or("none")
 }
 
-/// A plain query: one question, no answer/authority records, at most an OPT without
-/// options, opcode QUERY.
-fn cacheable(query: &[u8]) -> bool {
-    let count = |i: usize| u16::from_be_bytes([query[i], query[i + 1]]);
-    query.len() <= MAX_CACHED_QUERY
-        && query[2] & 0x78 == 0
-        && count(4) == 1
-        && count(6) == 0
-        && count(8) == 0
-        && count(10) <= 1
+/// EDNS option code of DNS cookies (RFC 7873).
+const COOKIE: u16 = 10;
+
+/// The cache key of a plain query (one question written out, no answer or authority
+/// records, opcode QUERY, at most an OPT whose only options are cookies): its bytes after
+/// the ID, with any cookie left out. Herald does not implement cookies, so a cookie changes
+/// nothing in the answer (RFC 7873 5.2.1), while a client sends a fresh one with every
+/// query; keeping it in the key would make every such query a miss. `None`: not cached.
+fn cache_key(query: &[u8]) -> Option<Cow<'_, [u8]>> {
+    let count = |i: usize| Some(u16::from_be_bytes([*query.get(i)?, *query.get(i + 1)?]));
+    let plain = query.len() <= MAX_CACHED_QUERY
+        && query.get(2)? & 0x78 == 0
+        && count(4)? == 1
+        && count(6)? == 0
+        && count(8)? == 0;
+    if !plain {
+        return None;
+    }
+    match count(10)? {
+        0 => return Some(Cow::Borrowed(&query[2..])),
+        1 => {}
+        _ => return None,
+    }
+    // Past the question: its labels up to the root label, then type and class.
+    let mut at = 12;
+    loop {
+        match *query.get(at)? {
+            0 => break,
+            len if len <= 63 => at += 1 + usize::from(len),
+            _ => return None,
+        }
+    }
+    let opt = at + 1 + 4;
+    if *query.get(opt)? != 0 || count(opt + 1)? != 41 {
+        return None;
+    }
+    let data = opt + 11;
+    if data + usize::from(count(opt + 9)?) != query.len() {
+        return None;
+    }
+    let mut option = data;
+    while option < query.len() {
+        if count(option)? != COOKIE {
+            return None;
+        }
+        option += 4 + usize::from(count(option + 2)?);
+    }
+    if option != query.len() {
+        return None;
+    }
+    if data == query.len() {
+        return Some(Cow::Borrowed(&query[2..]));
+    }
+    // The OPT without its options: the same key as the query without a cookie.
+    let mut key = query[2..opt + 9].to_vec();
+    key.extend_from_slice(&[0, 0]);
+    Some(Cow::Owned(key))
 }
 
 /// The fast path's own metric handles.
@@ -327,9 +375,9 @@ fn cached(
     metrics: &FastPathMetrics,
     reply: &mut Vec<u8>,
 ) -> bool {
-    if !cacheable(query) {
+    let Some(key) = cache_key(query) else {
         return false;
-    }
+    };
     let start = Instant::now();
     let current = zone.load();
     let Ok(mut cache) = cache.lock() else {
@@ -344,7 +392,7 @@ fn cached(
         cache.snapshot = current.as_ref().map(Arc::clone);
         return false;
     }
-    let Some(hit) = cache.entries[usize::from(recurse)].get_mut(&query[2..]) else {
+    let Some(hit) = cache.entries[usize::from(recurse)].get_mut(key.as_ref()) else {
         return false;
     };
     reply.clear();
@@ -525,5 +573,44 @@ mod tests {
             assert_eq!(Rotation::of(&wire[..len]), None, "{len} bytes");
         }
         assert_eq!(Rotation::of(&[0xff; 64]), None);
+    }
+
+    fn query(options: &[u8]) -> Vec<u8> {
+        let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1];
+        q.extend_from_slice(b"\x03web\x08marathon\x05mesos\x00\x00\x01\x00\x01");
+        q.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0]);
+        q.extend_from_slice(&(options.len() as u16).to_be_bytes());
+        q.extend_from_slice(options);
+        q
+    }
+
+    #[test]
+    fn cookies_are_left_out_of_cache_keys() {
+        let bare = query(&[]);
+        let cookie = |c: u8| {
+            let mut options = vec![0, 10, 0, 8];
+            options.extend_from_slice(&[c; 8]);
+            query(&options)
+        };
+        assert_eq!(cache_key(&bare).as_deref(), Some(&bare[2..]));
+        assert_eq!(cache_key(&cookie(1)), cache_key(&bare));
+        assert_eq!(cache_key(&cookie(2)), cache_key(&bare));
+        // Any other option changes the answer (or might): not cached.
+        assert_eq!(
+            cache_key(&query(&[0, 8, 0, 4, 0, 1, 24, 0])),
+            None,
+            "client subnet"
+        );
+        let mut both = cookie(1);
+        both.truncate(both.len() - 12);
+        let rdlen = both.len() - 2;
+        both[rdlen..].copy_from_slice(&20u16.to_be_bytes());
+        both.extend_from_slice(&[0, 10, 0, 8, 1, 1, 1, 1, 1, 1, 1, 1, 0, 3, 0, 4, 0, 0, 0, 0]);
+        assert_eq!(cache_key(&both), None, "a cookie and an NSID request");
+        // Cut short anywhere: no key, no panic.
+        let full = cookie(3);
+        for len in 0..full.len() {
+            assert!(cache_key(&full[..len]).is_none(), "{len} bytes");
+        }
     }
 }

@@ -522,3 +522,47 @@ async fn an_unknown_edns_version_gets_badvers() {
         assert!(ok.contains("status: NOERROR"), "{transport}: {ok}");
     }
 }
+
+/// `raw_query` with EDNS and a client cookie (RFC 7873) of 8 bytes.
+fn cookie_query(id: u16, name: &str, cookie: [u8; 8]) -> Vec<u8> {
+    let mut q = raw_query(id, name, 1, true);
+    let rdlen = q.len() - 2;
+    q[rdlen..].copy_from_slice(&12u16.to_be_bytes());
+    q.extend_from_slice(&[0, 10, 0, 8]);
+    q.extend_from_slice(&cookie);
+    q
+}
+
+#[tokio::test]
+async fn queries_with_fresh_cookies_are_answered_from_the_cache() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    put(&registry, vec![task("/web", "web.t1", "127.0.0.9", &[])]).await;
+    let herald = Herald::start(&etcd, &["--threads", "1"]);
+    let hits = || -> u64 {
+        herald
+            .get("/metrics")
+            .lines()
+            .find(|l| l.starts_with("herald_dns_fast_path_hits_total"))
+            .and_then(|l| l.split_whitespace().last()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let first = exchange(herald.dns, &cookie_query(1, "web.marathon.mesos", [1; 8]));
+    let message = hickory_proto::op::Message::from_vec(&first).unwrap();
+    assert_eq!(a_records_in_order(&first), ["127.0.0.9"]);
+    let edns = message.edns.expect("EDNS echoed");
+    assert_eq!(
+        edns.options().as_ref().len(),
+        0,
+        "Herald sends no cookie back, so any cookie gets the same answer"
+    );
+    let before = hits();
+    let second = exchange(herald.dns, &cookie_query(2, "web.marathon.mesos", [2; 8]));
+    assert_eq!(&second[2..], &first[2..], "same bytes after the ID");
+    assert!(hits() > before, "a fresh cookie is a cache hit");
+    // The same query without a cookie shares the entry.
+    let before = hits();
+    let plain = exchange(herald.dns, &raw_query(3, "web.marathon.mesos", 1, true));
+    assert_eq!(&plain[2..], &first[2..]);
+    assert!(hits() > before);
+}
