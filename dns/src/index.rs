@@ -616,4 +616,21 @@ mod tests {
         both.sort();
         assert_eq!(both, ["10.0.0.5", "10.0.0.6"]);
     }
+
+    #[test]
+    fn shortened_canonical_names_are_found() {
+        let mut index = ZoneIndex::new(naming());
+        let long = format!("/{}", "x".repeat(70));
+        index.load(1, vec![task(&long, "x.1", "10.0.0.5")], vec![]);
+        let label = crate::names::canonical_label(&"x".repeat(63), "x.1", Some("x-S1"));
+        assert_eq!(label.len(), 63);
+        assert_eq!(
+            a_records(&index, &format!("{label}.marathon.mesos.")),
+            ["10.0.0.5"]
+        );
+        assert_eq!(
+            ptr_targets(&index, "10.0.0.5"),
+            [format!("{label}.marathon.mesos.")]
+        );
+    }
 }
