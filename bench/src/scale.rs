@@ -78,6 +78,54 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
             "first_load_s": load_s, "update_ms": s,
         }));
     }
+    // A heavier shape at the largest size: every task with three named ports (more SRV
+    // records per task; named-port SRV names per app).
+    let tasks = *sizes.last().unwrap_or(&50_000);
+    let apps = tasks / TASKS_PER_APP;
+    load_with_ports(&registry, apps).await?;
+    let herald = HeraldDns::start(&etcd.endpoint(), 2).await?;
+    herald
+        .wait_for_app(apps - 1, TASKS_PER_APP, Duration::from_secs(60))
+        .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_mb = procs::status_bytes(herald.proc.pid(), "VmRSS")? as f64 / 1e6;
+    report.rows.push(
+        Row::info(
+            "scale",
+            &format!("herald-dns RSS, {}k tasks x 3 named ports", tasks / 1000),
+            rss_mb,
+            "MB",
+        )
+        .note("VmRSS after load; ports http, admin, metrics on every task"),
+    );
+    details.push(json!({"tasks": tasks, "apps": apps, "ports_per_task": 3, "rss_mb": rss_mb}));
     report.details.insert("scale".into(), json!(details));
+    Ok(())
+}
+
+/// Rewrites the `apps x 5` tasks of `fixture::load` with three named host ports each.
+async fn load_with_ports(registry: &registry::Registry, apps: usize) -> Result<()> {
+    let mut ops = Vec::with_capacity(1_000);
+    for k in 0..apps {
+        for j in 0..TASKS_PER_APP {
+            let mut task = fixture::task(k, j, fixture::task_ip(k, j))?;
+            task.ports = ["http", "admin", "metrics"]
+                .iter()
+                .enumerate()
+                .map(|(p, name)| registry::TaskPort {
+                    name: Some((*name).into()),
+                    protocols: vec![registry::Protocol::Tcp],
+                    container_port: None,
+                    host_port: Some(31000 + (3 * j + p) as u16),
+                    service_port: None,
+                })
+                .collect();
+            ops.push(registry::WriteOp::newer(registry::Write::PutTask(task)));
+            if ops.len() >= 1_000 {
+                registry.apply(std::mem::take(&mut ops)).await?;
+            }
+        }
+    }
+    registry.apply(ops).await?;
     Ok(())
 }

@@ -169,20 +169,14 @@ impl ZoneConfig {
             // Each target once in the additional section, with its addresses.
             let mut targets = BTreeMap::new();
             for srv in &records.srv {
-                let Some(target) = zone
-                    .zone
-                    .naming
-                    .canonical_name(&srv.target.entry, srv.target.slave)
-                else {
+                let Some(target) = zone.zone.naming.canonical_name(&srv.entry, srv.slave) else {
                     continue;
                 };
                 let rdata = RData::SRV(SRV::new(0, 1, srv.port, target.clone()));
                 answer
                     .answers
                     .push(Record::from_rdata(owner(), self.ttl, rdata));
-                targets
-                    .entry(target)
-                    .or_insert_with(|| srv.target.addresses());
+                targets.entry(target).or_insert_with(|| srv.addresses());
             }
             for (target, addresses) in targets {
                 for ip in addresses {

@@ -131,11 +131,11 @@ async fn services(State(s): State<ApiState>, Path(service): Path<String>) -> imp
         && let Some(records) = zone.lookup(&name)
     {
         for srv in &records.srv {
-            let Some(target) = s.naming.canonical_name(&srv.target.entry, srv.target.slave) else {
+            let Some(target) = s.naming.canonical_name(&srv.entry, srv.slave) else {
                 continue;
             };
             // The first address of each family, as Mesos-DNS lists them.
-            let addresses = srv.target.addresses();
+            let addresses = srv.addresses();
             let v4 = addresses.iter().find(|ip| ip.is_ipv4());
             let v6 = addresses.iter().find(|ip| ip.is_ipv6());
             for ip in v4.into_iter().chain(v6) {
@@ -172,7 +172,7 @@ async fn enumerate(State(s): State<ApiState>) -> impl IntoResponse {
                     Value::Srv(srv) => {
                         let target = s
                             .naming
-                            .canonical_name(&srv.target.entry, srv.target.slave)
+                            .canonical_name(&srv.entry, srv.slave)
                             .map(|n| n.to_string())
                             .unwrap_or_default();
                         record(&name, format!("{target}:{}", srv.port), "SRV")

@@ -59,7 +59,7 @@ enum Owners {
 #[derive(Debug, Default)]
 struct Published {
     names: Box<[Arc<LowerName>]>,
-    entries: Box<[TaskEntry]>,
+    entries: Box<[Arc<TaskEntry>]>,
 }
 
 /// The writer side: owns the records and keeps the snapshot up to date.
@@ -220,11 +220,11 @@ impl ZoneIndex {
             let app = self.apps.get(app_id);
             for ById(task) in self.tasks.get(app_id).into_iter().flatten() {
                 if self.naming().serves(task, app) {
-                    entries.push(TaskEntry {
+                    entries.push(Arc::new(TaskEntry {
                         family: family.clone(),
                         task: task.clone(),
                         source: self.naming().address_source(task, app),
-                    });
+                    }));
                 }
             }
         }
@@ -266,7 +266,7 @@ impl ZoneIndex {
     }
 
     /// Adds (or removes) a served task to the canonical-name and reverse tables.
-    fn index_entry(&mut self, entry: &TaskEntry, add: bool) {
+    fn index_entry(&mut self, entry: &Arc<TaskEntry>, add: bool) {
         let key = canonical_key(&entry.canonical_label());
         update_entries(&mut self.snapshot.canonical, key, entry, add);
         for ip in entry.addresses() {
@@ -391,11 +391,11 @@ impl ZoneIndex {
 fn update_entries<K: Hash + Eq + Clone>(
     table: &mut EntryTable<K>,
     key: K,
-    entry: &TaskEntry,
+    entry: &Arc<TaskEntry>,
     add: bool,
 ) {
     let list = table.get(&key).map(|l| &l[..]).unwrap_or_default();
-    let updated: Box<[TaskEntry]> = if add {
+    let updated: Box<[Arc<TaskEntry>]> = if add {
         list.iter().chain([entry]).cloned().collect()
     } else {
         if !list.iter().any(|e| e.family == entry.family) {

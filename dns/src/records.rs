@@ -2,12 +2,13 @@
 //! generate for it (section 9 of the Mesos-DNS notes). Pure.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use hickory_proto::rr::{LowerName, Name};
 use registry::{Health, NetworkMode};
 
 use crate::names;
-use crate::task::{AddrSource, AppFacts, Target, TaskEntry, ZoneTask};
+use crate::task::{AddrSource, AppFacts, TaskEntry, ZoneTask};
 
 /// Where a task's A/AAAA addresses come from, tried in order (Mesos-DNS `IPSources`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -42,13 +43,58 @@ pub struct Naming {
     pub bridge_task_ips: bool,
 }
 
-/// One SRV value.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// One SRV value: a port at a task's canonical name (plain, or `.slave.` with the agent's
+/// addresses). Values are equal when their port and target name are (two tasks whose
+/// hashes collide on one agent have one name, as in Mesos-DNS).
+#[derive(Clone, Debug)]
 pub struct SrvValue {
     /// The port.
     pub port: u16,
-    /// The target: a task's canonical name.
-    pub target: Target,
+    /// The `.slave.` form of the target.
+    pub slave: bool,
+    /// The task the target names (shared by every SRV value that points at it).
+    pub entry: Arc<TaskEntry>,
+}
+
+impl SrvValue {
+    /// The target's addresses (for the additional section).
+    pub fn addresses(&self) -> &[IpAddr] {
+        if self.slave {
+            &self.entry.task.agent_ips
+        } else {
+            self.entry.addresses()
+        }
+    }
+
+    fn key(&self) -> (u16, (&str, &[u8; 5], &str), bool) {
+        (self.port, self.entry.name_key(), self.slave)
+    }
+}
+
+impl PartialEq for SrvValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.port == other.port && self.slave == other.slave && self.entry.same_name(&other.entry)
+    }
+}
+
+impl Eq for SrvValue {}
+
+impl Ord for SrvValue {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl PartialOrd for SrvValue {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::hash::Hash for SrvValue {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
 }
 
 /// One record value at some name.
@@ -137,7 +183,7 @@ impl Naming {
     /// The (name, value) pairs a served task adds to its family's shared names: `T` and
     /// `T.slave` addresses, and the SRV names. Its own canonical names and its PTRs are
     /// not stored: the snapshot answers them from the task itself.
-    pub fn family_values(&self, entry: &TaskEntry) -> Vec<(LowerName, Value)> {
+    pub fn family_values(&self, entry: &Arc<TaskEntry>) -> Vec<(LowerName, Value)> {
         let mut out = Vec::new();
         let t = &*entry.family;
         let task = &entry.task;
@@ -157,15 +203,12 @@ impl Naming {
         for &ip in &task.agent_ips {
             push(t, true, Value::Addr(ip));
         }
-        let target = |slave: bool| Target {
-            entry: entry.clone(),
-            slave,
-        };
         for port in &task.ports {
             if let Some(number) = port.discovery {
                 let value = Value::Srv(SrvValue {
                     port: number,
-                    target: target(false),
+                    slave: false,
+                    entry: entry.clone(),
                 });
                 let protocols = [(port.tcp, "_tcp"), (port.udp, "_udp")];
                 for (_, proto) in protocols.iter().filter(|(on, _)| *on) {
@@ -178,7 +221,8 @@ impl Naming {
             if let Some(host_port) = port.host {
                 let value = Value::Srv(SrvValue {
                     port: host_port,
-                    target: target(true),
+                    slave: true,
+                    entry: entry.clone(),
                 });
                 for proto in ["_tcp", "_udp"] {
                     push(&format!("{srv}.{proto}"), true, value.clone());

@@ -78,7 +78,7 @@ impl NameRecords {
 pub type NameTable = ShardedMap<Arc<LowerName>, Arc<NameRecords>>;
 
 /// Served tasks by some key (a canonical-label hash, an address).
-pub type EntryTable<K> = ShardedMap<K, Box<[TaskEntry]>>;
+pub type EntryTable<K> = ShardedMap<K, Box<[Arc<TaskEntry>]>>;
 
 /// The naming settings, with the two suffixes canonical names end in.
 #[derive(Debug)]
@@ -182,7 +182,7 @@ impl ZoneSnapshot {
     }
 
     /// Every served task under every task name it is published under.
-    pub fn entries(&self) -> impl Iterator<Item = &TaskEntry> {
+    pub fn entries(&self) -> impl Iterator<Item = &Arc<TaskEntry>> {
         self.canonical.iter().flat_map(|(_, list)| list.iter())
     }
 

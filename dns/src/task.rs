@@ -3,7 +3,6 @@
 //! third of that, and its agent suffix and port names are shared between tasks.
 
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -149,63 +148,15 @@ impl TaskEntry {
     }
 
     /// True when both entries render to the same canonical label.
-    fn same_name(&self, other: &Self) -> bool {
+    pub(crate) fn same_name(&self, other: &Self) -> bool {
         self.family == other.family
             && self.task.hash == other.task.hash
             && self.task.agent_suffix == other.task.agent_suffix
     }
 
     /// The fields `same_name` compares, for ordering.
-    fn name_key(&self) -> (&str, &[u8; 5], &str) {
+    pub(crate) fn name_key(&self) -> (&str, &[u8; 5], &str) {
         (&self.family, &self.task.hash, &self.task.agent_suffix)
-    }
-}
-
-/// An SRV target: a task's canonical name, plain or `.slave.`. Targets are equal when their
-/// names are (two tasks whose hashes collide on one agent have one name, as in Mesos-DNS).
-#[derive(Clone, Debug)]
-pub struct Target {
-    /// The task.
-    pub entry: TaskEntry,
-    /// The `.slave.` form (addresses: the agent's).
-    pub slave: bool,
-}
-
-impl Target {
-    /// The target's addresses (for the additional section).
-    pub fn addresses(&self) -> &[IpAddr] {
-        if self.slave {
-            &self.entry.task.agent_ips
-        } else {
-            self.entry.addresses()
-        }
-    }
-}
-
-impl PartialEq for Target {
-    fn eq(&self, other: &Self) -> bool {
-        self.slave == other.slave && self.entry.same_name(&other.entry)
-    }
-}
-
-impl Eq for Target {}
-
-impl Ord for Target {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.entry.name_key(), self.slave).cmp(&(other.entry.name_key(), other.slave))
-    }
-}
-
-impl PartialOrd for Target {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Hash for Target {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.entry.name_key().hash(state);
-        self.slave.hash(state);
     }
 }
 
