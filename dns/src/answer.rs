@@ -205,12 +205,8 @@ mod tests {
 
     fn naming() -> Naming {
         Naming {
-            domain: Name::from_ascii("mesos.").unwrap(),
-            framework: "marathon".into(),
             ip_sources: vec![IpSource::Netinfo, IpSource::Host],
-            legacy_names: false,
-            health_aware: true,
-            bridge_task_ips: false,
+            ..Naming::default()
         }
     }
 

@@ -115,6 +115,11 @@ impl ZoneNames {
                 continue;
             }
             let keep = usize::from(name.num_labels() - suffix.num_labels());
+            // A canonical label ends in `-<hash>`: names without a dash before the suffix
+            // (most stored names, `web.marathon.mesos`) are not canonical.
+            if !name.iter().nth(keep - 1)?.contains(&b'-') {
+                return None;
+            }
             let mut label = String::new();
             for (i, part) in name.iter().take(keep).enumerate() {
                 if i > 0 {

@@ -71,23 +71,15 @@ impl Rotation {
     /// spells the first one out and points the others at it), so each record stands alone
     /// and any order of them is the same message.
     pub fn of(wire: &[u8]) -> Option<(Vec<u8>, Rotation)> {
-        let count16 = |i: usize| Some(u16::from_be_bytes([*wire.get(i)?, *wire.get(i + 1)?]));
+        let count16 = |i: usize| u16_at(wire, i);
         let (questions, answers) = (count16(4)?, usize::from(count16(6)?));
         let (authority, additional) = (count16(8)?, count16(10)?);
         if questions != 1 || answers < 2 || authority != 0 || additional > 1 {
             return None;
         }
-        // The question's name, spelled out: labels up to the root label.
-        let mut at = 12;
-        loop {
-            match *wire.get(at)? {
-                0 => break,
-                len if len <= 63 => at += 1 + usize::from(len),
-                _ => return None,
-            }
-        }
-        let qname = wire.get(12..=at)?;
-        let start = at + 1 + 4;
+        let name_end = question_name_end(wire)?;
+        let qname = &wire[12..name_end];
+        let start = name_end + 4;
         let mut out = wire.get(..start)?.to_vec();
         let mut read = start;
         let mut record_type = None;
@@ -119,15 +111,10 @@ impl Rotation {
             read += 10 + usize::from(rdata_len);
         }
         let rest = wire.get(read..)?;
+        // After the answers: nothing, or an OPT that ends the message.
         let rest_ok = match additional {
             0 => rest.is_empty(),
-            // An OPT, whole: the root name, type 41, class, TTL, then its data.
-            _ => {
-                let opt_len = u16::from_be_bytes([*rest.get(9)?, *rest.get(10)?]);
-                rest.first() == Some(&0)
-                    && rest.get(1..3) == Some(&[0, 41][..])
-                    && rest.len() == 11 + usize::from(opt_len)
-            }
+            _ => opt_data(wire, read).is_some(),
         };
         if !rest_ok {
             return None;
@@ -301,6 +288,34 @@ fn query_type(request: &Request) -> &'static str {
         .unwrap_or("none")
 }
 
+/// The big-endian `u16` at `i`.
+fn u16_at(wire: &[u8], i: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*wire.get(i)?, *wire.get(i + 1)?]))
+}
+
+/// Where the question's name ends (just past its root label), when it is spelled out as
+/// labels, as every real client sends it and as responses echo it.
+fn question_name_end(wire: &[u8]) -> Option<usize> {
+    let mut at = 12;
+    loop {
+        match *wire.get(at)? {
+            0 => return Some(at + 1),
+            len if len <= 63 => at += 1 + usize::from(len),
+            _ => return None,
+        }
+    }
+}
+
+/// Where the data of the OPT record at `at` starts, when that OPT (root name, type 41,
+/// class, TTL, data) ends the message exactly.
+fn opt_data(wire: &[u8], at: usize) -> Option<usize> {
+    let data = at + 11;
+    let whole = *wire.get(at)? == 0
+        && u16_at(wire, at + 1)? == 41
+        && data + usize::from(u16_at(wire, at + 9)?) == wire.len();
+    whole.then_some(data)
+}
+
 /// EDNS option code of DNS cookies (RFC 7873).
 const COOKIE: u16 = 10;
 
@@ -310,7 +325,7 @@ const COOKIE: u16 = 10;
 /// nothing in the answer (RFC 7873 5.2.1), while a client sends a fresh one with every
 /// query; keeping it in the key would make every such query a miss. `None`: not cached.
 fn cache_key(query: &[u8]) -> Option<Cow<'_, [u8]>> {
-    let count = |i: usize| Some(u16::from_be_bytes([*query.get(i)?, *query.get(i + 1)?]));
+    let count = |i: usize| u16_at(query, i);
     let plain = query.len() <= MAX_CACHED_QUERY
         && query.get(2)? & 0x78 == 0
         && count(4)? == 1
@@ -324,23 +339,9 @@ fn cache_key(query: &[u8]) -> Option<Cow<'_, [u8]>> {
         1 => {}
         _ => return None,
     }
-    // Past the question: its labels up to the root label, then type and class.
-    let mut at = 12;
-    loop {
-        match *query.get(at)? {
-            0 => break,
-            len if len <= 63 => at += 1 + usize::from(len),
-            _ => return None,
-        }
-    }
-    let opt = at + 1 + 4;
-    if *query.get(opt)? != 0 || count(opt + 1)? != 41 {
-        return None;
-    }
-    let data = opt + 11;
-    if data + usize::from(count(opt + 9)?) != query.len() {
-        return None;
-    }
+    // Past the question (its name, type and class), the OPT.
+    let opt = question_name_end(query)? + 4;
+    let data = opt_data(query, opt)?;
     let mut option = data;
     while option < query.len() {
         if count(option)? != COOKIE {

@@ -392,13 +392,6 @@ async fn fast_path_answers_are_byte_identical_to_the_slow_path() {
     .await;
     // One DNS thread, so the second query surely meets the first one's cache.
     let herald = Herald::start(&etcd, &["--threads", "1"]);
-    let hits = |h: &Herald| -> u64 {
-        h.get("/metrics")
-            .lines()
-            .find(|l| l.starts_with("herald_dns_fast_path_hits_total"))
-            .and_then(|l| l.split_whitespace().last()?.parse().ok())
-            .unwrap_or(0)
-    };
     let cases = [
         ("WeB.marathon.mesos", 1, true),
         ("web.marathon.mesos", 28, false),
@@ -407,13 +400,13 @@ async fn fast_path_answers_are_byte_identical_to_the_slow_path() {
         ("mesos", 6, false),
     ];
     for (name, qtype, edns) in cases {
-        let before = hits(&herald);
+        let before = herald.fast_path_hits();
         let slow = exchange(herald.dns, &raw_query(0x1111, name, qtype, edns));
         let fast = exchange(herald.dns, &raw_query(0x2222, name, qtype, edns));
         assert_eq!(&fast[..2], &[0x22, 0x22], "{name}: the ID is patched");
         assert_eq!(&fast[2..], &slow[2..], "{name}: same bytes after the ID");
         assert!(
-            hits(&herald) > before,
+            herald.fast_path_hits() > before,
             "{name}: the second answer came from the fast path"
         );
     }
@@ -539,14 +532,6 @@ async fn queries_with_fresh_cookies_are_answered_from_the_cache() {
     let registry = etcd.registry().await.unwrap();
     put(&registry, vec![task("/web", "web.t1", "127.0.0.9", &[])]).await;
     let herald = Herald::start(&etcd, &["--threads", "1"]);
-    let hits = || -> u64 {
-        herald
-            .get("/metrics")
-            .lines()
-            .find(|l| l.starts_with("herald_dns_fast_path_hits_total"))
-            .and_then(|l| l.split_whitespace().last()?.parse().ok())
-            .unwrap_or(0)
-    };
     let first = exchange(herald.dns, &cookie_query(1, "web.marathon.mesos", [1; 8]));
     let message = hickory_proto::op::Message::from_vec(&first).unwrap();
     assert_eq!(a_records_in_order(&first), ["127.0.0.9"]);
@@ -556,13 +541,16 @@ async fn queries_with_fresh_cookies_are_answered_from_the_cache() {
         0,
         "Herald sends no cookie back, so any cookie gets the same answer"
     );
-    let before = hits();
+    let before = herald.fast_path_hits();
     let second = exchange(herald.dns, &cookie_query(2, "web.marathon.mesos", [2; 8]));
     assert_eq!(&second[2..], &first[2..], "same bytes after the ID");
-    assert!(hits() > before, "a fresh cookie is a cache hit");
+    assert!(
+        herald.fast_path_hits() > before,
+        "a fresh cookie is a cache hit"
+    );
     // The same query without a cookie shares the entry.
-    let before = hits();
+    let before = herald.fast_path_hits();
     let plain = exchange(herald.dns, &raw_query(3, "web.marathon.mesos", 1, true));
     assert_eq!(&plain[2..], &first[2..]);
-    assert!(hits() > before);
+    assert!(herald.fast_path_hits() > before);
 }

@@ -36,6 +36,15 @@ impl Drop for Herald {
 }
 
 impl Herald {
+    /// UDP queries answered from the fast path's cache so far (`/metrics`).
+    pub fn fast_path_hits(&self) -> u64 {
+        self.get("/metrics")
+            .lines()
+            .find(|l| l.starts_with("herald_dns_fast_path_hits_total"))
+            .and_then(|l| l.split_whitespace().last()?.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Starts herald-dns against `etcd` with extra flags, and waits until it answers.
     pub fn start(etcd: &EtcdServer, extra: &[&str]) -> Herald {
         Self::start_on("127.0.0.1", etcd, extra, &[])
