@@ -10,22 +10,15 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-missing=()
-have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
-have etcd || missing+=(etcd-server)
-have protoc || missing+=(protobuf-compiler)
-[ -f /usr/include/google/protobuf/descriptor.proto ] || missing+=(libprotobuf-dev)
-have dig || missing+=(dnsutils)
-have dnsperf || missing+=(dnsperf)
-have nsd || missing+=(nsd)
-have knotd || missing+=(knot)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "==> installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=.ci/packages.sh
+. .ci/packages.sh
+need_build_packages
+need etcd etcd-server
+need dig dnsutils
+need dnsperf dnsperf
+need nsd nsd
+need knotd knot
+install_needed
 # Debian starts the packaged servers as services; the benchmarks run their own copies.
 
 echo "==> cargo build --release --workspace --bins"

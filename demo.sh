@@ -22,7 +22,13 @@ DNS_HTTP_PORT=${HERALD_DEMO_DNS_HTTP_PORT:-8123}
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 say() { printf '    %s\n' "$*"; }
-die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+# A demo that fails half-way stops what it started, so nothing is left running.
+die() {
+  printf 'demo: %s\n' "$*" >&2
+  [ "${STARTED:-0}" = 1 ] && stop >/dev/null 2>&1
+  exit 1
+}
+trap '[ "${STARTED:-0}" = 1 ] && { echo "demo: a step failed; stopping the stack" >&2; stop >/dev/null 2>&1; }' ERR
 
 stop() {
   [ -d "$STATE/pids" ] || { echo "nothing to stop"; return 0; }
@@ -42,20 +48,14 @@ fi
 [ $# -eq 0 ] || die "usage: ./demo.sh [stop]"
 
 # --- 1. what the demo needs -----------------------------------------------------------
-step "Checking packages (etcd-server, protobuf-compiler, dnsutils, curl)"
-missing=()
-command -v etcd >/dev/null || missing+=(etcd-server)
-command -v protoc >/dev/null || missing+=(protobuf-compiler)
-[ -f /usr/include/google/protobuf/descriptor.proto ] || missing+=(libprotobuf-dev)
-command -v dig >/dev/null || missing+=(dnsutils)
-command -v curl >/dev/null || missing+=(curl)
-if [ ${#missing[@]} -gt 0 ]; then
-  say "installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+step "Checking packages (etcd-server, etcd-client, protobuf-compiler, dnsutils, curl)"
+# shellcheck source=.ci/packages.sh
+. .ci/packages.sh
+need_build_packages
+need etcd etcd-server
+need etcdctl etcd-client # the README's operations commands
+need dig dnsutils
+install_needed
 [ -n "${HERALD_DEMO_BIN:-}" ] || command -v cargo >/dev/null || die "cargo is missing: install Rust (https://rustup.rs) first"
 
 if [ -n "${HERALD_DEMO_BIN:-}" ]; then
@@ -80,6 +80,7 @@ done
 start() { # name, command...
   local name=$1
   shift
+  STARTED=1
   "$@" >"$STATE/logs/$name.log" 2>&1 &
   echo $! >"$STATE/pids/$name"
 }

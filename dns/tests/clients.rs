@@ -107,7 +107,10 @@ async fn glibc_resolves_through_herald() {
         .output()
         .is_ok_and(|o| o.stdout.starts_with(b"0"));
     if !unshare_works || !is_root {
-        eprintln!("skipping: needs root and unshare -m to bind port 53 and a resolv.conf");
+        registry::harness::skip(
+            "dns::clients::glibc_resolves_through_herald",
+            "needs root and `unshare -m` (port 53 and a private /etc/resolv.conf)",
+        );
         return;
     }
     let etcd = EtcdServer::start().await.unwrap();

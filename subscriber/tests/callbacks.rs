@@ -81,14 +81,14 @@ async fn task_state(registry: &Registry, task: &str) -> Option<(TaskState, Healt
         .map(|t| (t.record.state, t.record.health, t.mod_revision))
 }
 
-/// Waits until the handler has nothing queued, then a little longer for the writes.
+/// Waits until every accepted event is handled: `queue_depth` counts events from their
+/// acceptance until their batch's etcd writes have returned, so 0 means written.
 async fn settle(sub: &Subscriber) {
-    eventually("the queue drains", || async {
+    eventually("every accepted event is written", || async {
         let (_, h) = get_json(&url(sub, "/healthz")).await?;
         (h["checks"]["queue_depth"] == 0).then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
 #[tokio::test]
@@ -236,7 +236,7 @@ async fn app_events_store_and_remove_apps_with_their_tasks() {
     let (_etcd, registry, _sim, sub) = setup(&[]).await;
     let fixture = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/marathon/events/api_post_event.json"
+        "/../testdata/marathon/events/api_post_event.json"
     ))
     .unwrap();
     assert_eq!(post_callback(&sub, fixture).await.0, 200);
@@ -285,7 +285,7 @@ async fn every_fixture_event_is_accepted_or_ignored() {
     let (_etcd, _registry, _sim, sub) = setup(&[]).await;
     let dir = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/marathon/events"
+        "/../testdata/marathon/events"
     );
     let mut n = 0;
     for entry in std::fs::read_dir(dir).unwrap() {

@@ -1,4 +1,4 @@
-//! Every Marathon fixture in `shared/fixtures/marathon` parses, or is cleanly ignored.
+//! Every Marathon fixture in `testdata/marathon` parses, or is cleanly ignored.
 //!
 //! Table-driven over the directory: a new fixture is picked up without touching this file,
 //! and classified by what it is (an event, an SSE capture, a REST answer, text/plain).
@@ -12,7 +12,7 @@ use herald_subscriber::marathon::sse::SseParser;
 use herald_subscriber::records;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/marathon")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/marathon")
 }
 
 fn files(dir: &str) -> Vec<PathBuf> {

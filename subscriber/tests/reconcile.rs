@@ -46,8 +46,13 @@ async fn an_in_sync_registry_gets_zero_writes() {
         sim.deploy(AppSpec::new("/d", 2)).await.unwrap();
         sim.set_health(&tasks[1], false).await.unwrap();
         in_sync_with(&registry, &sim).await;
-        // Let the start-up and reconnect resyncs finish.
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        // The start-up and reconnect resyncs have nothing left to do once the dry run
+        // plans no change; from then on nothing may write.
+        eventually("a dry run plans no change", || async {
+            let (_, plan) = get_json(&url(&sub, "/cleanup")).await?;
+            (plan["changes"] == serde_json::json!([])).then_some(())
+        })
+        .await;
 
         let before = revision(&registry).await;
         let (code, plan) = get_json(&url(&sub, "/cleanup")).await.unwrap();

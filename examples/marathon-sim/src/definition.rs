@@ -222,7 +222,7 @@ mod tests {
     fn the_docs_app_definition_parses() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/marathon/api/docs_app_definition_head.json"
+            "/../../testdata/marathon/api/docs_app_definition_head.json"
         );
         let text = std::fs::read_to_string(path).unwrap();
         let spec = app_spec_from_definition(&serde_json::from_str(&text).unwrap()).unwrap();

@@ -2,7 +2,7 @@
 //!
 //! A small in-process HTTP server that *imitates* the parts of Marathon's API that a
 //! service-discovery client reads, in the documented JSON formats of Marathon **1.4** and
-//! **1.10** (see `shared/spec/marathon.md`). There is no Mesos, no scheduler and no real
+//! **1.10** (the sources of each shape are listed in `testdata/marathon/README.md`). There is no Mesos, no scheduler and no real
 //! task behind it: apps and tasks are data that the test (or the `/sim/` control API) makes
 //! up, and every state change produces the events real Marathon would publish.
 //!

@@ -4,7 +4,7 @@
 //!
 //! Redirects are followed here, not by reqwest: reqwest drops `Authorization` when a
 //! redirect changes host, and a standby Marathon (1.7+) answers `/v2/events` with a 302 to
-//! the leader, which needs the same credentials (`shared/spec/marathon.md` §3, §7).
+//! the leader, which needs the same credentials.
 
 use std::path::PathBuf;
 use std::sync::Arc;

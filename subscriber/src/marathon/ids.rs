@@ -1,4 +1,4 @@
-//! Marathon's task and instance id rules (`shared/spec/marathon.md` §6), written out by
+//! Marathon's task and instance id rules, written out by
 //! hand instead of with regexes.
 //!
 //! Every era's task id names its app (through `safePath`, the app id with `/` turned into

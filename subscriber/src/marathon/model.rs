@@ -3,7 +3,7 @@
 //! Numbers that must be ports stay `i64` here and are range-checked where they are used,
 //! so one odd value does not make a whole listing unreadable.
 //!
-//! Field notes are in `shared/spec/marathon.md` §4.
+//! The shapes come from Marathon's docs and real captures (`testdata/marathon/`).
 
 use std::collections::BTreeMap;
 

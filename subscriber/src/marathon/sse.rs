@@ -5,7 +5,7 @@
 //! yields the same events as the whole sequence at once, and no input makes it panic or
 //! grow beyond [`SseParser::max_event_bytes`].
 //!
-//! What Marathon sends (see `shared/spec/marathon.md` §3): `event: <type>\r\n`,
+//! What Marathon sends (see `testdata/marathon/events/sse_stream_*`): `event: <type>\r\n`,
 //! `data: <one-line JSON>\r\n`, a blank line; a bare `\r\n` heartbeat every 10 s, written as
 //! `\r`, flush, `\n`, flush — so a CR at the end of one chunk and the LF that starts the next
 //! are one line end. Old versions send `data:` lines only and LF line ends.
@@ -342,7 +342,7 @@ mod tests {
     fn fixtures_parse() {
         let dir = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/fixtures/marathon/events"
+            "/../testdata/marathon/events"
         );
         for (file, want) in [
             ("sse_stream_v0.11_docs.txt", 3),

@@ -388,15 +388,30 @@ pub async fn all_views_match(
 }
 
 /// Drives about `per_second` status events per second for `seconds` through
-/// `sim.burst` (in slices of a tenth of a second). Returns how many were asked for.
-pub async fn stream(sim: &Simulator, app: &str, per_second: usize, seconds: u64) -> usize {
+/// `sim.burst` (in slices of a tenth of a second). Returns when each slice had been
+/// published, so a test can tell which events went out during a fault.
+pub async fn stream(
+    sim: &Simulator,
+    app: &str,
+    per_second: usize,
+    seconds: u64,
+) -> Vec<tokio::time::Instant> {
     let slice = per_second / 10;
-    let mut sent = 0;
+    let mut published = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     for _ in 0..seconds * 10 {
         tick.tick().await;
         sim.burst(app, slice).await.unwrap();
-        sent += slice;
+        published.push(tokio::time::Instant::now());
     }
-    sent
+    published
+}
+
+/// How many of `published` (from [`stream`]) fall between `from` and `to`.
+pub fn published_between(
+    published: &[tokio::time::Instant],
+    from: tokio::time::Instant,
+    to: tokio::time::Instant,
+) -> usize {
+    published.iter().filter(|t| (from..to).contains(t)).count()
 }

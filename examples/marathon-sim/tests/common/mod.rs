@@ -19,9 +19,9 @@ use tokio::sync::mpsc;
 
 pub const T: Duration = Duration::from_secs(5);
 
-/// A fixture from `shared/fixtures/marathon` (beside the repository), by file name.
+/// A fixture from `testdata/marathon`, by file name.
 pub fn fixture(name: &str) -> Value {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/marathon");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/marathon");
     let p = ["api", "events"]
         .iter()
         .map(|dir| root.join(dir).join(name))
@@ -230,15 +230,18 @@ impl Sse {
         }
     }
 
-    /// Reads for `d` and returns whatever events arrived.
-    pub async fn drain_for(&mut self, d: Duration) -> Vec<Event> {
-        let deadline = tokio::time::Instant::now() + d;
-        let mut out = Vec::new();
-        while let Some(e) = self
-            .next_event(deadline.saturating_duration_since(tokio::time::Instant::now()))
-            .await
-        {
-            out.push(e);
+    /// Reads until at least `n` heartbeats have arrived (panics after [`T`]); returns the
+    /// events read meanwhile.
+    pub async fn until_heartbeats(&mut self, n: usize) -> Vec<Event> {
+        let deadline = tokio::time::Instant::now() + T;
+        let mut out: Vec<Event> = self.queue.drain(..).collect();
+        while self.heartbeats < n {
+            match tokio::time::timeout_at(deadline, self.read_frame()).await {
+                Ok(true) => out.extend(self.queue.drain(..)),
+                Ok(false) | Err(_) => {
+                    panic!("{} of {n} heartbeats before the stream ended or timed out", self.heartbeats)
+                }
+            }
         }
         out
     }
