@@ -69,6 +69,17 @@ impl ZoneConfig {
         answer
     }
 
+    /// True when `name` is, or may be, Herald's to answer: the zone (the apex and below)
+    /// and the reverse zones, where task addresses have their PTRs. Which reverse names
+    /// are Herald's is known only once the registry is loaded.
+    pub fn may_own(&self, name: &LowerName) -> bool {
+        let reverse = ["in-addr.arpa.", "ip6.arpa."];
+        LowerName::new(&self.apex).zone_of(name)
+            || reverse.iter().any(|zone| {
+                Name::from_ascii(zone).is_ok_and(|zone| LowerName::new(&zone).zone_of(name))
+            })
+    }
+
     /// Answers a query for `qname` (as sent; its case is kept in the answers), or `None`
     /// when the name is not ours (forward it).
     pub fn answer(
@@ -420,6 +431,19 @@ mod tests {
                 .is_none(),
             "unknown reverse names are forwarded"
         );
+    }
+
+    #[test]
+    fn the_zone_and_the_reverse_zones_may_be_ours() {
+        let config = zone_config();
+        let owns = |name: &str| config.may_own(&LowerName::new(&Name::from_ascii(name).unwrap()));
+        assert!(owns("mesos."));
+        assert!(owns("Web.Marathon.MESOS."));
+        assert!(owns("7.0.0.10.in-addr.arpa."));
+        assert!(owns("b.d.0.1.0.0.2.ip6.arpa."));
+        assert!(!owns("example.org."));
+        assert!(!owns("mesos.example.org."));
+        assert!(!owns("arpa."));
     }
 
     #[test]

@@ -4,9 +4,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use registry::{Registry, Scope, WatchEvent, WatchOptions};
+use registry::{EtcdArgs, Registry, Scope, WatchEvent, WatchOptions};
 use service::{Health, HealthStatus};
-use tokio::sync::watch;
 
 use crate::handler::SharedZone;
 use crate::index::{UpdateStats, ZoneIndex};
@@ -82,14 +81,46 @@ impl FeedStatus {
     }
 }
 
+/// Longest wait between two attempts to connect.
+const MAX_CONNECT_BACKOFF: Duration = Duration::from_secs(10);
+
+/// True when `error` says etcd could not be reached (it may answer later), rather than
+/// that the settings cannot work.
+pub fn unreachable(error: &registry::Error) -> bool {
+    match error {
+        registry::Error::Etcd(e) => registry::is_transport_failure(e),
+        registry::Error::Timeout(_) => true,
+        _ => false,
+    }
+}
+
+/// Connects with `args`, trying again while etcd is [`unreachable`] (with a growing
+/// pause; the error is recorded in the status). etcd-client connects lazily, so this
+/// waits only when password auth is on, which needs etcd to answer first. Fails on
+/// settings that cannot work and on etcd refusing the credentials.
+pub async fn connect(args: &EtcdArgs, status: &FeedStatus) -> registry::Result<Registry> {
+    let mut pause = Duration::from_millis(500);
+    loop {
+        match args.connect().await {
+            Ok(registry) => return Ok(registry),
+            Err(error) if unreachable(&error) => {
+                tracing::warn!(%error, retry_in = ?pause, "cannot connect to etcd");
+                status.update(|s| s.last_error = Some(error.to_string()));
+            }
+            Err(error) => return Err(error),
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(MAX_CONNECT_BACKOFF);
+    }
+}
+
 /// Runs the feed until the watch ends: full load, then incremental updates, each
-/// published atomically to `zone`. `ready` turns true after the first full load.
+/// published atomically to `zone` (which stays empty until the first full load).
 pub async fn run(
     registry: Registry,
     mut index: ZoneIndex,
     zone: SharedZone,
     status: Arc<FeedStatus>,
-    ready: watch::Sender<bool>,
 ) {
     let mut watch = registry.watch(Scope::All, WatchOptions::default());
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
@@ -110,7 +141,6 @@ pub async fn run(
                         status.update(|s| s.loaded = true);
                         status.confirmed(revision);
                         tracing::info!(revision, families = stats.families, "index loaded");
-                        ready.send_replace(true);
                     }
                     WatchEvent::Changes { revision, changes } => {
                         metrics::counter!(m::CHANGES).increment(changes.len() as u64);
@@ -120,7 +150,11 @@ pub async fn run(
                     }
                     WatchEvent::Live { revision } => status.confirmed(revision),
                     WatchEvent::Disconnected { error } => {
-                        tracing::warn!(%error, "registry unreachable; answering from the last index");
+                        if status.loaded() {
+                            tracing::warn!(%error, "registry unreachable; answering from the last index");
+                        } else {
+                            tracing::warn!(%error, "registry unreachable; the zone gets SERVFAIL until the first load");
+                        }
                         status.update(|s| {
                             s.connected = false;
                             s.last_error = Some(error);
@@ -152,4 +186,30 @@ fn publish(index: &ZoneIndex, zone: &SharedZone, stats: &UpdateStats) {
         metrics::counter!(m::LABEL_COLLISIONS_TOTAL).increment(1);
     }
     zone.store(Some(snapshot));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_unreachable_etcd_is_worth_waiting_for() {
+        let timeout = registry::Error::Timeout(Duration::from_secs(5));
+        assert!(unreachable(&timeout));
+        let settings = registry::Error::Config("no etcd endpoints".into());
+        assert!(!unreachable(&settings));
+        assert!(!unreachable(&registry::Error::InvalidPrefix("x".into())));
+    }
+
+    #[test]
+    fn health_is_down_until_the_first_load() {
+        let status = FeedStatus::default();
+        status.update(|s| s.last_error = Some("connection refused".into()));
+        let health = status.health();
+        assert_eq!(health.status, HealthStatus::Down);
+        assert_eq!(health.checks["last_error"], "connection refused");
+        status.update(|s| s.loaded = true);
+        status.confirmed(3);
+        assert_eq!(status.health().status, HealthStatus::Ok);
+    }
 }

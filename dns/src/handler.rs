@@ -1,6 +1,10 @@
 //! The hickory request handler: zone answers from the current snapshot, everything else
 //! through the forwarder for clients in the recursion ACL, REFUSED for the rest.
 //! Opcodes other than QUERY get NOTIMP; classes other than IN are not the zone's.
+//!
+//! Before the first full load there is no snapshot: names in Herald's zones get SERVFAIL
+//! (a resolver then asks its next server), every other name is forwarded as usual.
+//! Every response to a query with EDNS carries an OPT record, errors included.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -100,20 +104,22 @@ impl DnsHandler {
         let Ok(info) = request.request_info() else {
             return error(request, response, ResponseCode::FormErr).await;
         };
-        let Some(zone) = self.zone.load_full() else {
-            return error(request, response, ResponseCode::ServFail).await;
-        };
         let query = info.query;
         let qname = query.original().name();
         // The zone exists in class IN only: other classes (CH, HS, unknown) are not ours.
         let ours = matches!(query.query_class(), DNSClass::IN | DNSClass::ANY);
-        let Some(answer) = ours
-            .then(|| {
+        let answer = match self.zone.load_full() {
+            Some(zone) if ours => {
                 self.config
                     .answer(&zone, qname, query.name(), query.query_type())
-            })
-            .flatten()
-        else {
+            }
+            // Not loaded yet: Herald cannot tell whether the name exists.
+            None if ours && self.config.may_own(query.name()) => {
+                return error(request, response, ResponseCode::ServFail).await;
+            }
+            _ => None,
+        };
+        let Some(answer) = answer else {
             if self.may_recurse(request.src().ip())
                 && let Some(forwarder) = &self.forwarder
             {
@@ -125,12 +131,7 @@ impl DnsHandler {
         if let Some(next) = &self.rotation {
             rotate_addresses(&mut answer.answers, next.fetch_add(1, Ordering::Relaxed));
         }
-        let edns = request.edns.as_ref().map(|req| {
-            let mut edns = Edns::new();
-            edns.set_max_payload(req.max_payload().clamp(512, MAX_UDP_PAYLOAD));
-            edns.set_version(0);
-            edns
-        });
+        let edns = response_edns(request);
         let mut builder = MessageResponseBuilder::from_message_request(request);
         if let Some(edns) = &edns {
             builder.edns(edns);
@@ -151,6 +152,17 @@ impl DnsHandler {
             Err(e) => unsent(request, ResponseCode::ServFail, &e),
         }
     }
+}
+
+/// The OPT of a response to `request`: `None` when the query has none, else version 0
+/// with the client's UDP size, at most [`MAX_UDP_PAYLOAD`].
+fn response_edns(request: &Request) -> Option<Edns> {
+    request.edns.as_ref().map(|req| {
+        let mut edns = Edns::new();
+        edns.set_max_payload(req.max_payload().clamp(512, MAX_UDP_PAYLOAD));
+        edns.set_version(0);
+        edns
+    })
 }
 
 /// Rotates `answers` left by `by` when they are two or more A records, or two or more AAAA
@@ -214,14 +226,15 @@ async fn error<R: ResponseHandler>(
     error_with(&request.queries, request, response, code).await
 }
 
-/// An error response echoing `queries`.
+/// An error response echoing `queries`, with an OPT when the query has one (RFC 6891 7).
 async fn error_with<R: ResponseHandler>(
     queries: &Queries,
     request: &Request,
     mut response: R,
     code: ResponseCode,
 ) -> ResponseInfo {
-    let builder = MessageResponseBuilder::new(queries, None);
+    let edns = response_edns(request);
+    let builder = MessageResponseBuilder::new(queries, edns.as_ref());
     let message = builder.error_msg(&request.metadata, code);
     match response.send_response(message).await {
         Ok(info) => info,
@@ -253,6 +266,7 @@ impl RequestHandler for DnsHandler {
 mod tests {
     use std::net::Ipv4Addr;
 
+    use hickory_proto::op::{Message, Query};
     use hickory_proto::rr::rdata::{A, AAAA};
     use hickory_proto::rr::{Name, RData};
 
@@ -268,6 +282,81 @@ mod tests {
 
     fn order(records: &[Record]) -> Vec<String> {
         records.iter().map(|r| r.data.to_string()).collect()
+    }
+
+    fn zone_config() -> ZoneConfig {
+        ZoneConfig {
+            apex: Name::from_ascii("mesos.").unwrap(),
+            ttl: 60,
+            negative_ttl: 5,
+            mname: Name::from_ascii("ns1.mesos.").unwrap(),
+            rname: Name::from_ascii("root.ns1.mesos.").unwrap(),
+        }
+    }
+
+    /// A handler without upstreams, over `zone` (`None`: not loaded yet).
+    fn handler(zone: Option<Arc<ZoneSnapshot>>) -> DnsHandler {
+        let zone = Arc::new(ArcSwapOption::new(zone));
+        DnsHandler::new(zone, Arc::new(zone_config()), None, Arc::new(Vec::new()))
+    }
+
+    /// The UDP response of `handler` to a query for `name`, with or without EDNS.
+    async fn ask(handler: &DnsHandler, name: &str, qtype: RecordType, edns: bool) -> Message {
+        let mut query = Message::query();
+        query.metadata.recursion_desired = true;
+        query.add_query(Query::query(Name::from_ascii(name).unwrap(), qtype));
+        if edns {
+            let mut opt = Edns::new();
+            opt.set_max_payload(4096);
+            query.set_edns(opt);
+        }
+        let src = "127.0.0.1:5353".parse().unwrap();
+        let wire = crate::udp::respond(handler, &query.to_vec().unwrap(), src)
+            .await
+            .expect("a reply");
+        Message::from_vec(&wire).unwrap()
+    }
+
+    #[tokio::test]
+    async fn before_the_first_load_zone_names_get_servfail_and_others_are_not_ours() {
+        let handler = handler(None);
+        for name in [
+            "web.marathon.mesos.",
+            "mesos.",
+            "7.0.0.10.in-addr.arpa.",
+            "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.",
+        ] {
+            let reply = ask(&handler, name, RecordType::A, true).await;
+            assert_eq!(
+                reply.metadata.response_code,
+                ResponseCode::ServFail,
+                "{name}"
+            );
+            assert!(reply.edns.is_some(), "{name}: the OPT is kept");
+        }
+        // No upstream here, so a name that is not Herald's is refused, not failed.
+        let other = ask(&handler, "example.org.", RecordType::A, true).await;
+        assert_eq!(other.metadata.response_code, ResponseCode::Refused);
+        // Loaded (even empty), the zone answers.
+        let loaded = self::handler(Some(Arc::new(ZoneSnapshot::default())));
+        let apex = ask(&loaded, "mesos.", RecordType::SOA, true).await;
+        assert_eq!(apex.metadata.response_code, ResponseCode::NoError);
+        assert_eq!(apex.answers.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn refused_answers_keep_the_opt_record() {
+        let handler = handler(Some(Arc::new(ZoneSnapshot::default())));
+        let reply = ask(&handler, "example.org.", RecordType::A, true).await;
+        assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
+        let edns = reply.edns.expect("an OPT in the REFUSED response");
+        assert_eq!(edns.version(), 0);
+        assert_eq!(edns.max_payload(), MAX_UDP_PAYLOAD);
+        assert_eq!(reply.queries.len(), 1, "the question is echoed");
+        // Without EDNS in the query, none in the response.
+        let plain = ask(&handler, "example.org.", RecordType::A, false).await;
+        assert_eq!(plain.metadata.response_code, ResponseCode::Refused);
+        assert!(plain.edns.is_none());
     }
 
     #[test]

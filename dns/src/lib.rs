@@ -4,6 +4,7 @@
 //! atomically swapped [`snapshot::ZoneSnapshot`] -> [`handler::DnsHandler`] (hickory) and
 //! the [`http`] API. The query path never touches etcd and never blocks.
 
+pub mod addresses;
 pub mod answer;
 pub mod config;
 pub mod feed;

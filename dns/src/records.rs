@@ -181,8 +181,9 @@ impl Naming {
     }
 
     /// The (name, value) pairs a served task adds to its family's shared names: `T` and
-    /// `T.slave` addresses, and the SRV names. Its own canonical names and its PTRs are
-    /// not stored: the snapshot answers them from the task itself.
+    /// `T.slave` addresses, and the SRV names (those whose target has addresses). Its own
+    /// canonical names and its PTRs are not stored: the snapshot answers them from the
+    /// task itself.
     pub fn family_values(&self, entry: &Arc<TaskEntry>) -> Vec<(LowerName, Value)> {
         let mut out = Vec::new();
         let t = &*entry.family;
@@ -203,8 +204,12 @@ impl Naming {
         for &ip in &task.agent_ips {
             push(t, true, Value::Addr(ip));
         }
+        // An SRV target without an address would send clients nowhere: only targets with
+        // addresses are published.
+        let (plain_target, slave_target) =
+            (!entry.addresses().is_empty(), !task.agent_ips.is_empty());
         for port in &task.ports {
-            if let Some(number) = port.discovery {
+            if let Some(number) = port.discovery.filter(|_| plain_target) {
                 let value = Value::Srv(SrvValue {
                     port: number,
                     slave: false,
@@ -218,7 +223,7 @@ impl Naming {
                     }
                 }
             }
-            if let Some(host_port) = port.host {
+            if let Some(host_port) = port.host.filter(|_| slave_target) {
                 let value = Value::Srv(SrvValue {
                     port: host_port,
                     slave: true,
@@ -260,8 +265,8 @@ mod tests {
         }
     }
 
-    fn task() -> ZoneTask {
-        let record = TaskRecord {
+    fn record() -> TaskRecord {
+        TaskRecord {
             app_id: AppId::parse("/web").unwrap(),
             task_id: "web.1".into(),
             instance_id: None,
@@ -274,8 +279,78 @@ mod tests {
             health: Health::Unknown,
             app_version: None,
             updated_at: Stamp::now(),
-        };
-        ZoneTask::new(&record, &mut Interner::default())
+        }
+    }
+
+    fn task() -> ZoneTask {
+        ZoneTask::new(&record(), &mut Interner::default())
+    }
+
+    fn ips(text: &[&str]) -> Vec<IpAddr> {
+        text.iter().map(|t| t.parse().unwrap()).collect()
+    }
+
+    /// The values `record` publishes as a served task of family `web`, as text.
+    fn published(record: &TaskRecord) -> Vec<(String, String)> {
+        let naming = Naming::default();
+        let task = ZoneTask::new(record, &mut Interner::default());
+        let entry = Arc::new(TaskEntry {
+            family: "web".into(),
+            source: naming.address_source(&task, None),
+            task: Arc::new(task),
+        });
+        let mut out: Vec<(String, String)> = naming
+            .family_values(&entry)
+            .into_iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    Value::Addr(ip) => ip.to_string(),
+                    Value::Srv(srv) => format!("{} slave={}", srv.port, srv.slave),
+                };
+                (name.to_string(), value)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn unusable_addresses_are_never_served() {
+        let mut record = record();
+        record.task_ips = ips(&["0.0.0.0", "ff02::1", "::ffff:10.0.0.9"]);
+        record.agent_ips = ips(&["255.255.255.255", "10.0.0.5", "224.0.0.251", "::"]);
+        record.ports = vec![registry::TaskPort {
+            name: None,
+            protocols: vec![registry::Protocol::Tcp],
+            container_port: None,
+            host_port: Some(31000),
+            service_port: None,
+        }];
+        // No usable task address: the next IP source (the agent's) is served instead.
+        let pair = |name: &str, value: &str| (name.to_string(), value.to_string());
+        assert_eq!(
+            published(&record),
+            vec![
+                pair("_web._tcp.marathon.mesos.", "31000 slave=false"),
+                pair("_web._tcp.marathon.slave.mesos.", "31000 slave=true"),
+                pair("_web._udp.marathon.slave.mesos.", "31000 slave=true"),
+                pair("web.marathon.mesos.", "10.0.0.5"),
+                pair("web.marathon.slave.mesos.", "10.0.0.5"),
+            ]
+        );
+        // Nothing usable at all: no address, and no SRV record pointing at a target
+        // without one.
+        record.agent_ips = ips(&["0.0.0.0", "ff02::2"]);
+        assert_eq!(published(&record), vec![]);
+        // Usable task addresses but no usable agent address: no `.slave` names.
+        record.task_ips = ips(&["10.1.0.7", "0.0.0.0"]);
+        assert_eq!(
+            published(&record),
+            vec![
+                pair("_web._tcp.marathon.mesos.", "31000 slave=false"),
+                pair("web.marathon.mesos.", "10.1.0.7"),
+            ]
+        );
     }
 
     fn app(networking: NetworkMode) -> AppFacts {

@@ -1,6 +1,9 @@
 //! Runtimes and sockets: the feed and HTTP on the main runtime; DNS on one
 //! single-threaded runtime per core, each with its own `SO_REUSEPORT` UDP socket and TCP
 //! listener, so the query path never shares a lock or a thread with etcd work.
+//!
+//! DNS and HTTP listen at once, whether or not etcd answers: until the first full load
+//! the handler forwards names outside the zone and answers SERVFAIL for the zone's.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,17 +43,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let naming = config.naming()?;
     let zone_config = Arc::new(config.zone()?);
     let upstreams = config.upstreams()?;
-    let registry = config.etcd.connect().await?;
     let zone: SharedZone = Arc::new(ArcSwapOption::empty());
     let status = Arc::new(FeedStatus::default());
-    let (ready_tx, mut ready) = tokio::sync::watch::channel(false);
-    tokio::spawn(feed::run(
-        registry,
-        ZoneIndex::new(naming.clone()),
-        zone.clone(),
-        status.clone(),
-        ready_tx,
-    ));
+    // Connecting waits for etcd only with password auth; DNS does not wait for it. An
+    // etcd that does not answer is waited for, settings that cannot work end the process.
+    let (etcd, index) = (config.etcd.clone(), ZoneIndex::new(naming.clone()));
+    let (feed_zone, feed_status) = (zone.clone(), status.clone());
+    let (failed, mut connect_failed) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        match feed::connect(&etcd, &feed_status).await {
+            Ok(registry) => feed::run(registry, index, feed_zone, feed_status).await,
+            Err(error) => {
+                let _ = failed.send(error);
+            }
+        }
+    });
 
     let shutdown = CancellationToken::new();
     let listener = tokio::net::TcpListener::bind(config.http_listen)
@@ -68,24 +75,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let http_shutdown = shutdown.clone().cancelled_owned();
     let http_task = tokio::spawn(service::serve(listener, http::router(api), http_shutdown));
 
-    let signal = service::shutdown_signal();
-    tokio::pin!(signal);
-    tokio::select! {
-        _ = ready.wait_for(|loaded| *loaded) => {}
-        _ = &mut signal => {
-            shutdown.cancel();
-            return Ok(());
-        }
-    }
     let acl = Arc::new(config.allow_recursion.clone());
     let threads = start_dns(&config, zone, zone_config, upstreams, acl, &shutdown)?;
-    signal.await;
+    let fatal = tokio::select! {
+        _ = service::shutdown_signal() => None,
+        Ok(error) = &mut connect_failed => Some(error),
+    };
     shutdown.cancel();
     for thread in threads {
         let _ = thread.join();
     }
     let _ = http_task.await;
-    Ok(())
+    match fatal {
+        Some(error) => Err(error).context("connecting to etcd"),
+        None => Ok(()),
+    }
 }
 
 /// Binds the sockets (errors surface here) and starts one DNS thread per socket pair.

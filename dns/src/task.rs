@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use registry::{AppRecord, Health, NetworkMode, Protocol, TaskRecord};
 
-use crate::names;
+use crate::{addresses, names};
 
 /// One port of a task, as DNS uses it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,16 +38,18 @@ pub struct ZoneTask {
     pub running: bool,
     /// The health-check verdict.
     pub health: Health,
-    /// The task's own addresses.
+    /// The task's own addresses, those a client can use ([`addresses::usable`]).
     pub task_ips: Box<[IpAddr]>,
-    /// The agent's addresses.
+    /// The agent's addresses, those a client can use.
     pub agent_ips: Box<[IpAddr]>,
     /// The ports.
     pub ports: Box<[ZonePort]>,
 }
 
 impl ZoneTask {
-    /// The compact form of `record`, sharing strings through `strings`.
+    /// The compact form of `record`, sharing strings through `strings`. Addresses no
+    /// client can use are left out here, the one place where a record's addresses enter
+    /// the zone.
     pub fn new(record: &TaskRecord, strings: &mut Interner) -> Self {
         let mut hash = [0u8; 5];
         hash.copy_from_slice(&names::task_hash(&record.task_id).as_bytes()[..5]);
@@ -72,14 +74,24 @@ impl ZoneTask {
                 host: p.host_port,
             })
             .collect();
+        let (task_ips, dropped_task) = addresses::usable_only(&record.task_ips);
+        let (agent_ips, dropped_agent) = addresses::usable_only(&record.agent_ips);
+        if dropped_task + dropped_agent > 0 {
+            tracing::warn!(
+                task = %record.task_id,
+                task_ips = ?record.task_ips,
+                agent_ips = ?record.agent_ips,
+                "a task record holds addresses no client can use; they are not served"
+            );
+        }
         ZoneTask {
             task_id: record.task_id.as_str().into(),
             hash,
             agent_suffix: strings.get(&suffix),
             running: record.state.is_running(),
             health: record.health,
-            task_ips: record.task_ips.as_slice().into(),
-            agent_ips: record.agent_ips.as_slice().into(),
+            task_ips,
+            agent_ips,
             ports,
         }
     }
@@ -237,6 +249,20 @@ mod tests {
             names::canonical_label("web", "web.1", Some("x-S3"))
         );
         assert_eq!(entry.addresses().len(), 1);
+    }
+
+    #[test]
+    fn addresses_no_client_can_use_are_dropped() {
+        let mut with_bad = record("web.1", "x-S3");
+        with_bad.agent_ips = ["0.0.0.0", "10.0.0.5", "255.255.255.255"]
+            .map(|ip| ip.parse().unwrap())
+            .into();
+        with_bad.task_ips = ["ff02::1", "fd00::7", "::ffff:10.0.0.6"]
+            .map(|ip| ip.parse().unwrap())
+            .into();
+        let task = ZoneTask::new(&with_bad, &mut Interner::default());
+        assert_eq!(&*task.agent_ips, &["10.0.0.5".parse::<IpAddr>().unwrap()]);
+        assert_eq!(&*task.task_ips, &["fd00::7".parse::<IpAddr>().unwrap()]);
     }
 
     #[test]

@@ -554,3 +554,83 @@ async fn queries_with_fresh_cookies_are_answered_from_the_cache() {
     assert_eq!(&plain[2..], &first[2..]);
     assert!(herald.fast_path_hits() > before);
 }
+
+#[tokio::test]
+async fn refused_answers_keep_the_opt_record() {
+    let etcd = EtcdServer::start().await.unwrap();
+    // Loopback is outside this recursion ACL: names outside the zone get REFUSED.
+    let herald = Herald::start(&etcd, &["--allow-recursion", "10.0.0.0/8"]);
+    for transport in ["+notcp", "+tcp"] {
+        let out = herald.dig(&[transport, "+edns=0", "web.svc.test", "A"]);
+        assert!(out.contains("status: REFUSED"), "{transport}: {out}");
+        assert!(out.contains("OPT PSEUDOSECTION"), "{transport}: {out}");
+        assert!(out.contains("EDNS: version: 0"), "{transport}: {out}");
+        let plain = herald.dig(&[transport, "+noedns", "web.svc.test", "A"]);
+        assert!(plain.contains("status: REFUSED"), "{transport}: {plain}");
+        assert!(!plain.contains("OPT PSEUDOSECTION"), "{transport}: {plain}");
+    }
+    for transport in ["+notcp", "+tcp"] {
+        let out = herald.kdig(&[transport, "+edns", "web.svc.test", "A"]);
+        assert!(out.contains("status: REFUSED"), "{transport}: {out}");
+        assert!(out.contains("EDNS PSEUDOSECTION"), "{transport}: {out}");
+    }
+}
+
+#[tokio::test]
+async fn addresses_no_client_can_use_are_never_served() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    let ips = |list: &[&str]| -> Vec<std::net::IpAddr> {
+        list.iter().map(|ip| ip.parse().unwrap()).collect()
+    };
+    // As an older subscriber, or a hand, could have written them.
+    let mut mixed = task("/mixed", "mixed.t1", "127.0.0.40", &[("http", 31000)]);
+    mixed.agent_ips = ips(&["0.0.0.0", "127.0.0.40", "255.255.255.255", "ff02::1"]);
+    mixed.task_ips = ips(&["224.0.0.251", "127.0.0.41", "::", "::ffff:127.0.0.42"]);
+    let mut none = task("/none", "none.t1", "0.0.0.0", &[("http", 31001)]);
+    none.agent_ips = ips(&["0.0.0.0", "255.255.255.255"]);
+    none.task_ips = ips(&["ff02::1", "239.1.2.3"]);
+    put(&registry, vec![mixed, none]).await;
+    // Loopback outside the recursion ACL: reverse names that are not Herald's get REFUSED.
+    let herald = Herald::start(&etcd, &["--allow-recursion", "10.0.0.0/8"]);
+    let dig = |name: &str, qtype: &str| {
+        answers(&herald.dig(&["+noall", "+answer", "+additional", name, qtype]))
+    };
+    assert_eq!(dig("mixed.marathon.mesos", "A"), ["127.0.0.41"]);
+    assert_eq!(dig("mixed.marathon.slave.mesos", "A"), ["127.0.0.40"]);
+    let h = herald_dns::names::task_hash("mixed.t1");
+    let target = format!("mixed-{h}-s3.marathon.mesos.");
+    assert_eq!(
+        dig("_mixed._tcp.marathon.mesos", "SRV"),
+        [format!("0 1 31000 {target}"), "127.0.0.41".into()]
+    );
+    assert_eq!(dig(&target, "ANY"), ["127.0.0.41"]);
+    let nodata = herald.dig(&["mixed.marathon.mesos", "AAAA"]);
+    assert!(
+        nodata.contains("status: NOERROR") && nodata.contains("ANSWER: 0"),
+        "{nodata}"
+    );
+    assert_eq!(
+        answers(&herald.dig(&["+noall", "+answer", "-x", "127.0.0.41"])),
+        [target]
+    );
+    for unusable in ["0.0.0.0", "224.0.0.251", "::", "::ffff:127.0.0.42"] {
+        let out = herald.dig(&["-x", unusable]);
+        assert!(out.contains("status: REFUSED"), "{unusable}: {out}");
+    }
+    let hosts = herald.get("/v1/hosts/mixed.marathon.mesos");
+    assert!(
+        hosts.contains("127.0.0.41") && !hosts.contains("224.0.0.251"),
+        "{hosts}"
+    );
+    // A task with no usable address at all has no names.
+    for (name, qtype) in [
+        ("none.marathon.mesos", "A"),
+        ("none.marathon.slave.mesos", "A"),
+        ("_none._tcp.marathon.mesos", "SRV"),
+        ("_none._tcp.marathon.slave.mesos", "SRV"),
+    ] {
+        let out = herald.dig(&[name, qtype]);
+        assert!(out.contains("status: NXDOMAIN"), "{name}: {out}");
+    }
+}

@@ -6,3 +6,4 @@ mod clients;
 mod common;
 mod dns;
 mod malformed;
+mod outage;

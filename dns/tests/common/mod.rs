@@ -52,6 +52,21 @@ impl Herald {
 
     /// Same, on a given loopback IP, with extra environment variables.
     pub fn start_on(ip: &str, etcd: &EtcdServer, extra: &[&str], env: &[(&str, &str)]) -> Herald {
+        let herald = Self::launch(ip, &etcd.endpoint(), extra, env);
+        // Its zone's SOA answers once the registry is loaded.
+        let apex = extra
+            .iter()
+            .position(|a| *a == "--domain")
+            .map_or("mesos.", |i| extra[i + 1]);
+        eventually("herald-dns answers", || {
+            herald.dig(&[apex, "SOA"]).contains("status: NOERROR")
+        });
+        herald
+    }
+
+    /// Starts herald-dns against the etcd at `endpoint` (which need not be running) on
+    /// a given loopback IP, without waiting for anything.
+    pub fn launch(ip: &str, endpoint: &str, extra: &[&str], env: &[(&str, &str)]) -> Herald {
         let given = extra.iter().position(|a| *a == "--dns-listen");
         let dns: SocketAddr = match given {
             Some(i) => extra[i + 1].parse().unwrap(),
@@ -60,7 +75,7 @@ impl Herald {
         let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_herald-dns"));
         command
-            .args(["--etcd-endpoints", &etcd.endpoint()])
+            .args(["--etcd-endpoints", endpoint])
             .args(["--http-listen", &http.to_string()])
             .env("HERALD_LOG", "warn,herald_registry=error");
         if given.is_none() {
@@ -76,16 +91,40 @@ impl Herald {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let herald = Herald { child, dns, http };
-        eventually("herald-dns answers", || {
-            herald.dig(&["mesos.", "SOA"]).contains("status: NOERROR")
-        });
-        herald
+        Herald { child, dns, http }
+    }
+
+    /// The exit status, once the process has ended.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
     }
 
     /// Runs `dig` against this server; returns its whole output.
     pub fn dig(&self, args: &[&str]) -> String {
         dig_at(self.dns, args)
+    }
+
+    /// Runs `kdig` against this server; returns its whole output.
+    pub fn kdig(&self, args: &[&str]) -> String {
+        let out = Command::new("kdig")
+            .arg(format!("@{}", self.dns.ip()))
+            .args(["-p", &self.dns.port().to_string(), "+timeout=2", "+retry=0"])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// GETs a path of the HTTP API with curl; returns the status code and the body.
+    pub fn get_status(&self, path: &str) -> (u16, String) {
+        let out = Command::new("curl")
+            .args(["-s", "--max-time", "5", "-w", "\n%{http_code}"])
+            .arg(format!("http://{}{}", self.http, path))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+        (code.trim().parse().unwrap_or(0), body.to_string())
     }
 
     /// GETs a path of the HTTP API with curl; returns the body.
