@@ -212,7 +212,7 @@ mod tests {
 
     use super::*;
     use crate::index::ZoneIndex;
-    use crate::records::{IpSource, Naming};
+    use crate::served::{IpSource, Naming};
 
     fn naming() -> Naming {
         Naming {

@@ -11,7 +11,7 @@ use service::LogArgs;
 
 use crate::answer::ZoneConfig;
 use crate::names;
-use crate::records::{IpSource, Naming};
+use crate::served::{IpSource, Naming};
 
 /// Errors in the flags.
 #[derive(Debug, thiserror::Error)]

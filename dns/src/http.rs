@@ -14,7 +14,7 @@ use crate::answer::ZoneConfig;
 use crate::config::Config;
 use crate::feed::FeedStatus;
 use crate::handler::SharedZone;
-use crate::records::{Naming, Value};
+use crate::served::{Naming, Value};
 use crate::snapshot::ZoneSnapshot;
 
 /// What the HTTP handlers read.

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use hickory_proto::rr::LowerName;
 use registry::{AppId, AppRecord, Change, TaskRecord};
 
-use crate::records::{Naming, Value};
+use crate::served::{Naming, Value};
 use crate::snapshot::{EntryTable, NameRecords, ZoneNames, ZoneSnapshot, canonical_key};
 use crate::task::{AppFacts, Interner, TaskEntry, ZoneTask};
 
@@ -418,7 +418,7 @@ mod tests {
     use registry::{Health, Stamp, TaskState};
 
     use super::*;
-    use crate::records::IpSource;
+    use crate::served::IpSource;
     use hickory_proto::rr::Name;
 
     fn naming() -> Naming {

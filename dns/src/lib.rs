@@ -13,7 +13,7 @@ pub mod http;
 pub mod index;
 pub mod metrics;
 pub mod names;
-pub mod records;
+pub mod served;
 pub mod server;
 pub mod sharded;
 pub mod snapshot;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use hickory_proto::rr::{LowerName, Name};
 
-use crate::records::{Naming, SrvValue, Value};
+use crate::served::{Naming, SrvValue, Value};
 use crate::sharded::ShardedMap;
 use crate::task::TaskEntry;
 

@@ -17,7 +17,7 @@ use common::{Herald, answers, put, task};
 use herald_dns::answer::ZoneConfig;
 use herald_dns::handler::DnsHandler;
 use herald_dns::index::ZoneIndex;
-use herald_dns::records::{IpSource, Naming};
+use herald_dns::served::{IpSource, Naming};
 use herald_dns::udp;
 use hickory_proto::op::Message;
 use hickory_proto::rr::Name;

@@ -10,7 +10,7 @@ use arc_swap::ArcSwapOption;
 use herald_dns::answer::ZoneConfig;
 use herald_dns::handler::DnsHandler;
 use herald_dns::index::ZoneIndex;
-use herald_dns::records::{IpSource, Naming};
+use herald_dns::served::{IpSource, Naming};
 use herald_registry::{AppId, Change, Health, Protocol, Stamp, TaskPort, TaskRecord, TaskState};
 use hickory_proto::op::Message;
 use hickory_proto::rr::Name;

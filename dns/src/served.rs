@@ -1,5 +1,7 @@
-//! What one task contributes to the zone: the (name, record) pairs Mesos-DNS would
-//! generate for it (section 9 of the Mesos-DNS notes). Pure.
+//! What a served task puts in the zone, by the naming settings ([`Naming`]): whether it is
+//! served at all (running, and healthy where health is checked), which of its addresses
+//! its names carry (`--ip-sources`), its canonical names, and the (name, value) pairs it
+//! adds to its app's shared names (section 9 of the Mesos-DNS notes). Pure.
 
 use std::net::IpAddr;
 use std::sync::Arc;
