@@ -208,54 +208,16 @@ impl ZoneConfig {
 mod tests {
     use std::str::FromStr;
 
-    use registry::{AppId, Change, Health, Protocol, Stamp, TaskPort, TaskRecord, TaskState};
+    use registry::{Change, Health, TaskRecord, TaskState};
 
     use super::*;
     use crate::index::ZoneIndex;
-    use crate::served::{IpSource, Naming};
+    use crate::test_support::{naming, zone_config};
 
-    fn naming() -> Naming {
-        Naming {
-            ip_sources: vec![IpSource::Netinfo, IpSource::Host],
-            ..Naming::default()
-        }
-    }
-
-    fn zone_config() -> ZoneConfig {
-        ZoneConfig {
-            apex: Name::from_ascii("mesos.").unwrap(),
-            ttl: 60,
-            negative_ttl: 5,
-            mname: Name::from_ascii("ns1.mesos.").unwrap(),
-            rname: Name::from_ascii("root.ns1.mesos.").unwrap(),
-        }
-    }
-
-    fn port(name: &str, host_port: u16) -> TaskPort {
-        TaskPort {
-            name: Some(name.into()),
-            protocols: vec![Protocol::Tcp],
-            container_port: None,
-            host_port: Some(host_port),
-            service_port: None,
-        }
-    }
-
+    /// A task of `app` on agent `...-S3` with ports `http` 31000 and `admin` 31001.
     fn task(app: &str, id: &str, agent_ip: &str) -> TaskRecord {
-        TaskRecord {
-            app_id: AppId::parse(app).unwrap(),
-            task_id: id.into(),
-            instance_id: None,
-            agent_id: Some("20240101-0000-S3".into()),
-            host: agent_ip.into(),
-            agent_ips: vec![agent_ip.parse().unwrap()],
-            task_ips: vec![],
-            ports: vec![port("http", 31000), port("admin", 31001)],
-            state: TaskState::Running,
-            health: Health::Unknown,
-            app_version: None,
-            updated_at: Stamp::now(),
-        }
+        let ports = [("http", 31000), ("admin", 31001)];
+        crate::test_support::task(app, id, agent_ip, &ports)
     }
 
     fn ask(index: &ZoneIndex, name: &str, qtype: RecordType) -> Answer {

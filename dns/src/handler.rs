@@ -271,6 +271,7 @@ mod tests {
     use hickory_proto::rr::{Name, RData};
 
     use super::*;
+    use crate::test_support::handler;
 
     fn record(data: RData) -> Record {
         Record::from_rdata(Name::from_ascii("web.marathon.mesos.").unwrap(), 60, data)
@@ -282,22 +283,6 @@ mod tests {
 
     fn order(records: &[Record]) -> Vec<String> {
         records.iter().map(|r| r.data.to_string()).collect()
-    }
-
-    fn zone_config() -> ZoneConfig {
-        ZoneConfig {
-            apex: Name::from_ascii("mesos.").unwrap(),
-            ttl: 60,
-            negative_ttl: 5,
-            mname: Name::from_ascii("ns1.mesos.").unwrap(),
-            rname: Name::from_ascii("root.ns1.mesos.").unwrap(),
-        }
-    }
-
-    /// A handler without upstreams, over `zone` (`None`: not loaded yet).
-    fn handler(zone: Option<Arc<ZoneSnapshot>>) -> DnsHandler {
-        let zone = Arc::new(ArcSwapOption::new(zone));
-        DnsHandler::new(zone, Arc::new(zone_config()), None, Arc::new(Vec::new()))
     }
 
     /// The UDP response of `handler` to a query for `name`, with or without EDNS.

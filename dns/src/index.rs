@@ -415,33 +415,17 @@ fn update_entries<K: Hash + Eq + Clone>(
 
 #[cfg(test)]
 mod tests {
-    use registry::{Health, Stamp, TaskState};
+    use registry::TaskState;
 
     use super::*;
-    use crate::served::IpSource;
+    use crate::test_support::naming;
     use hickory_proto::rr::Name;
 
-    fn naming() -> Naming {
-        Naming {
-            ip_sources: vec![IpSource::Netinfo, IpSource::Host],
-            ..Naming::default()
-        }
-    }
-
+    /// A task of `app` without ports on agent `x-S1` (canonical names end in `-s1`).
     fn task(app: &str, id: &str, ip: &str) -> TaskRecord {
         TaskRecord {
-            app_id: AppId::parse(app).unwrap(),
-            task_id: id.into(),
-            instance_id: None,
             agent_id: Some("x-S1".into()),
-            host: ip.into(),
-            agent_ips: vec![ip.parse().unwrap()],
-            task_ips: vec![],
-            ports: vec![],
-            state: TaskState::Running,
-            health: Health::Unknown,
-            app_version: None,
-            updated_at: Stamp::now(),
+            ..crate::test_support::task(app, id, ip, &[])
         }
     }
 

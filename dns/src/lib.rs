@@ -18,4 +18,7 @@ pub mod server;
 pub mod sharded;
 pub mod snapshot;
 pub mod task;
+#[cfg(any(test, feature = "test-support"))]
+#[doc(hidden)]
+pub mod test_support;
 pub mod udp;

@@ -1,7 +1,8 @@
 //! Bad DNS input: malformed, truncated and hostile packets get FORMERR or NOTIMP (or, for
 //! datagrams that are not queries, silence), never a crash. The pure UDP path
 //! (`udp::respond`) replays the fuzz corpus and thousands of mutated packets; the real
-//! binary gets the same kinds of packets over UDP and TCP and keeps answering.
+//! binary gets the same kinds of packets over UDP and TCP and keeps answering. The zone
+//! and the reply checks are the fuzz target's (`herald_dns::test_support`).
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
@@ -9,55 +10,16 @@ use crate::common;
 use std::io::{Read, Write as _};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwapOption;
 use common::{Herald, answers, put, task};
-use herald_dns::answer::ZoneConfig;
-use herald_dns::handler::DnsHandler;
-use herald_dns::index::ZoneIndex;
-use herald_dns::served::{IpSource, Naming};
+use herald_dns::test_support::{check_reply, fuzz_handler, fuzz_source};
 use herald_dns::udp;
-use hickory_proto::op::Message;
-use hickory_proto::rr::Name;
-use registry::Change;
 use registry::harness::EtcdServer;
 
 const FORMERR: u8 = 1;
 const NOTIMP: u8 = 4;
 const REFUSED: u8 = 5;
-
-/// A handler over a small zone, without upstreams (the fuzz target builds the same).
-fn handler() -> DnsHandler {
-    let domain = Name::from_ascii("mesos.").unwrap();
-    let mut index = ZoneIndex::new(Naming {
-        domain: domain.clone(),
-        framework: "marathon".into(),
-        ip_sources: vec![IpSource::Netinfo, IpSource::Host],
-        legacy_names: false,
-        health_aware: true,
-        bridge_task_ips: false,
-    });
-    let tasks = [
-        task("/web", "web.t1", "127.0.0.9", &[("http", 31500)]),
-        task("/prod/api", "prod_api.t1", "127.0.0.10", &[("http", 31000)]),
-    ];
-    index.apply(7, tasks.into_iter().map(Change::Task).collect());
-    let zone = Arc::new(ArcSwapOption::from(Some(index.snapshot())));
-    let config = ZoneConfig {
-        apex: domain,
-        ttl: 60,
-        negative_ttl: 5,
-        mname: Name::from_ascii("ns1.mesos.").unwrap(),
-        rname: Name::from_ascii("root.ns1.mesos.").unwrap(),
-    };
-    DnsHandler::new(zone, Arc::new(config), None, Arc::new(Vec::new()))
-}
-
-fn src() -> SocketAddr {
-    "127.0.0.1:5353".parse().unwrap()
-}
 
 /// A query for `name`/`qtype` in `class`, with `opcode`.
 fn query(id: u16, opcode: u8, name: &str, qtype: u16, class: u16) -> Vec<u8> {
@@ -159,24 +121,16 @@ fn rcode(reply: &[u8]) -> u8 {
     reply[3] & 0x0f
 }
 
-/// What every reply must satisfy: a response to the same ID that parses.
-fn check_reply(query: &[u8], reply: &[u8]) {
-    assert!(reply.len() >= 12, "{query:?}: a short reply");
-    assert_eq!(reply[..2], query[..2], "{query:?}: the ID");
-    assert_ne!(reply[2] & 0x80, 0, "{query:?}: QR set");
-    Message::from_vec(reply).unwrap_or_else(|e| panic!("{query:?}: unparsable reply: {e}"));
-}
-
 #[tokio::test]
 async fn hostile_packets_get_formerr_or_notimp_from_the_pure_path() {
-    let handler = handler();
+    let handler = fuzz_handler();
     let good = query(9, 0, "web.marathon.mesos", 1, 1);
-    let reply = udp::respond(&handler, &good, src()).await.unwrap();
+    let reply = udp::respond(&handler, &good, fuzz_source()).await.unwrap();
     check_reply(&good, &reply);
     assert_eq!(rcode(&reply), 0);
     assert_eq!(u16::from_be_bytes([reply[6], reply[7]]), 1, "one A record");
     for (what, packet, expected) in hostile() {
-        let reply = udp::respond(&handler, &packet, src()).await;
+        let reply = udp::respond(&handler, &packet, fuzz_source()).await;
         match expected {
             None => assert_eq!(reply, None, "{what}"),
             Some(code) => {
@@ -190,10 +144,11 @@ async fn hostile_packets_get_formerr_or_notimp_from_the_pure_path() {
 }
 
 /// The fuzz corpus plus mutations of it (bit flips, truncations, splices, random bytes):
-/// never a panic, every reply well-formed. The same checks as `fuzz/fuzz_targets/dns_query.rs`.
+/// never a panic, every reply well-formed: the fuzz target's zone and checks
+/// (`herald_dns::test_support`), on stable and without libFuzzer.
 #[tokio::test]
 async fn corpus_and_mutations_never_crash_the_pure_path() {
-    let handler = handler();
+    let handler = fuzz_handler();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/dns_query");
     let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(&dir)
         .unwrap()
@@ -229,7 +184,7 @@ async fn corpus_and_mutations_never_crash_the_pure_path() {
     }
     let mut replies = 0;
     for packet in &inputs {
-        if let Some(reply) = udp::respond(&handler, packet, src()).await {
+        if let Some(reply) = udp::respond(&handler, packet, fuzz_source()).await {
             check_reply(packet, &reply);
             replies += 1;
         }

@@ -5,10 +5,9 @@ use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub use herald_dns::test_support::task;
 use registry::harness::EtcdServer;
-use registry::{
-    AppId, Health, Protocol, Registry, Stamp, TaskPort, TaskRecord, TaskState, Write, WriteOp,
-};
+use registry::{Registry, TaskRecord, Write, WriteOp};
 
 /// A port free for both UDP and TCP on 127.0.0.1.
 pub fn free_port() -> u16 {
@@ -179,33 +178,6 @@ pub fn eventually_within(limit: Duration, what: &str, mut check: impl FnMut() ->
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("timed out waiting for: {what}");
-}
-
-/// A running host-networking task with named tcp ports on host ports.
-pub fn task(app: &str, id: &str, agent_ip: &str, ports: &[(&str, u16)]) -> TaskRecord {
-    TaskRecord {
-        app_id: AppId::parse(app).unwrap(),
-        task_id: id.into(),
-        instance_id: None,
-        agent_id: Some("2f3a9d0c-1111-4d7e-8a3b-5c2b1f0e9d77-S3".into()),
-        host: agent_ip.into(),
-        agent_ips: vec![agent_ip.parse().unwrap()],
-        task_ips: vec![],
-        ports: ports
-            .iter()
-            .map(|(name, port)| TaskPort {
-                name: Some(name.to_string()),
-                protocols: vec![Protocol::Tcp],
-                container_port: None,
-                host_port: Some(*port),
-                service_port: None,
-            })
-            .collect(),
-        state: TaskState::Running,
-        health: Health::Unknown,
-        app_version: None,
-        updated_at: Stamp::now(),
-    }
 }
 
 /// Writes task records.
