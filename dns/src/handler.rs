@@ -251,12 +251,7 @@ impl RequestHandler for DnsHandler {
     ) -> ResponseInfo {
         let start = Instant::now();
         let info = self.respond::<R, T>(request, response_handle).await;
-        let qtype: &'static str = request
-            .queries
-            .queries()
-            .first()
-            .map(|q| q.query_type().into())
-            .unwrap_or("none");
+        let qtype = crate::metrics::qtype(request);
         crate::metrics::query(qtype, info.response_code, start.elapsed());
         info
     }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use hickory_proto::op::ResponseCode;
+use hickory_server::server::Request;
 
 /// Queries answered, by `qtype` and `rcode`.
 pub const QUERIES: &str = "herald_dns_queries_total";
@@ -30,4 +31,14 @@ pub const FAST_PATH_HITS: &str = "herald_dns_fast_path_hits_total";
 pub fn query(qtype: &'static str, rcode: ResponseCode, elapsed: Duration) {
     metrics::counter!(QUERIES, "qtype" => qtype, "rcode" => rcode.to_str()).increment(1);
     metrics::histogram!(QUERY_SECONDS).record(elapsed.as_secs_f64());
+}
+
+/// The `qtype` label of `request`: its first question's type, `none` without one.
+pub fn qtype(request: &Request) -> &'static str {
+    request
+        .queries
+        .queries()
+        .first()
+        .map(|q| q.query_type().into())
+        .unwrap_or("none")
 }
