@@ -309,3 +309,77 @@ async fn herald_watcher_exits_on_a_failing_handler_when_asked() {
         .unwrap();
     assert!(!status.success());
 }
+
+/// herald-watcher watching kafka, as kafka-2, with the shell handler `script`.
+fn herald_watcher(etcd: &EtcdServer, script: &str, timeout: &str) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_herald-watcher"))
+        .args(["--watch", "kafka", "--handler-timeout", timeout])
+        .args(["--handler", script])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(kafka_2_env())
+        .env("HERALD_ETCD_ENDPOINTS", etcd.endpoint())
+        .env("HERALD_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn herald_watcher_logs_a_handler_timeout_and_stops_the_whole_handler() {
+    use tokio::io::AsyncBufReadExt;
+    let etcd = EtcdServer::start().await.unwrap();
+    zk_kafka(&etcd.registry().await.unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut watcher = herald_watcher(&etcd, &sleeper_script(dir.path(), ""), "2s");
+    let shell = pid_in(&dir.path().join("shell")).await;
+    let child = pid_in(&dir.path().join("child")).await;
+
+    let mut lines = tokio::io::BufReader::new(watcher.stderr.take().unwrap()).lines();
+    let logged = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            // Only the watcher's own lines are JSON (the handler shares its stderr).
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if event["reason"] == "did not finish within 2s" {
+                return event;
+            }
+        }
+        panic!("the watcher's stderr closed without logging the timeout");
+    })
+    .await
+    .expect("no timeout logged before the deadline");
+    assert_eq!(logged["level"], "ERROR", "{logged}");
+    assert_eq!(logged["service"], "kafka", "{logged}");
+    // The shell's background child is stopped too, not only the shell.
+    all_gone(&[shell, child]).await;
+    watcher.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn herald_watcher_stopped_while_a_handler_runs_kills_the_whole_handler() {
+    use rustix::process::{Pid, Signal, kill_process};
+    let etcd = EtcdServer::start().await.unwrap();
+    zk_kafka(&etcd.registry().await.unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Even a handler that ignores SIGTERM (and its child, which inherits that) goes: the
+    // exiting watcher does not leave it the grace.
+    let script = sleeper_script(dir.path(), "trap '' TERM");
+    let mut watcher = herald_watcher(&etcd, &script, "1h");
+    let shell = pid_in(&dir.path().join("shell")).await;
+    let child = pid_in(&dir.path().join("child")).await;
+
+    let pid = watcher
+        .id()
+        .and_then(|id| Pid::from_raw(id.try_into().unwrap()));
+    kill_process(pid.unwrap(), Signal::TERM).unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(20), watcher.wait())
+        .await
+        .expect("the watcher did not exit on SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    all_gone(&[shell, child]).await;
+}

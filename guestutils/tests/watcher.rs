@@ -1,5 +1,6 @@
 //! The watcher against a real etcd: initial fire, one fire per burst, no fire for writes
-//! that change nothing, resumption after an etcd restart, failure policies.
+//! that change nothing, resumption after an etcd restart, failure policies, and stopping a
+//! command handler with everything it started.
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
@@ -9,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use herald_guestutils::Env;
 use herald_guestutils::watcher::{
-    HandlerError, Quiescence, Update, WatchStatus, Watcher, WatcherConfig,
+    CommandHandler, Handler, HandlerError, Quiescence, Update, WatchStatus, Watcher, WatcherConfig,
 };
 use registry::harness::EtcdServer;
 use registry::{Registry, Stamp};
@@ -43,8 +44,6 @@ fn start(
     WatchStatus,
 ) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let services: Vec<String> = services.iter().map(|s| s.to_string()).collect();
-    let env = Env::from_pairs(kafka_2_env());
     let handler = move |update: Update| {
         let tx = tx.clone();
         async move {
@@ -56,14 +55,26 @@ fn start(
             }
         }
     };
-    let (task, status) = match Watcher::new(registry, &env, &services, config) {
+    let (task, status) = start_with(registry, services, config, handler);
+    (rx, task, status)
+}
+
+/// Starts a watcher of `services`, as seen from kafka-2, that runs `handler`.
+fn start_with<H: Handler>(
+    registry: Registry,
+    services: &[&str],
+    config: WatcherConfig,
+    handler: H,
+) -> (JoinHandle<herald_guestutils::Result<()>>, WatchStatus) {
+    let services: Vec<String> = services.iter().map(|s| s.to_string()).collect();
+    let env = Env::from_pairs(kafka_2_env());
+    match Watcher::new(registry, &env, &services, config) {
         Ok(watcher) => {
             let status = watcher.status();
             (tokio::spawn(watcher.run(handler)), status)
         }
         Err(e) => (tokio::spawn(async move { Err(e) }), WatchStatus::default()),
-    };
-    (rx, task, status)
+    }
 }
 
 async fn next(rx: &mut mpsc::UnboundedReceiver<Update>) -> Update {
@@ -210,16 +221,26 @@ async fn fires_after_an_etcd_restart_for_a_change_made_meanwhile() {
 }
 
 #[tokio::test]
-async fn a_failing_handler_is_logged_and_the_watcher_goes_on() {
+async fn a_failing_handler_is_recorded_in_the_status_and_the_watcher_goes_on() {
     let etcd = EtcdServer::start().await.unwrap();
     let registry = etcd.registry().await.unwrap();
     zk_kafka(&registry).await;
-    let (mut rx, watcher, _) = start(registry.clone(), &["kafka"], config(), true);
+    let (mut rx, watcher, status) = start(registry.clone(), &["kafka"], config(), true);
     next(&mut rx).await;
     remove(&registry, &kafka_node(1)).await;
     let update = next(&mut rx).await;
     assert_eq!(ids(&update.delta.removed), [kafka_task_id(1)]);
     assert!(!watcher.is_finished());
+    // The failure is recorded once the handler has returned, just after it sent the update.
+    let recorded = eventually("the run's failure in the status", || {
+        let kafka = status.snapshot().remove("kafka")?;
+        (kafka.fired_revision == Some(update.revision)).then_some(kafka)
+    })
+    .await;
+    assert_eq!(recorded.last_error.as_deref(), Some("handler says no"));
+    // The watcher goes on: the next change runs the handler again.
+    remove(&registry, &kafka_node(2)).await;
+    assert_eq!(ids(&next(&mut rx).await.delta.removed), [kafka_task_id(2)]);
 }
 
 #[tokio::test]
@@ -287,4 +308,74 @@ async fn a_handler_that_overruns_its_timeout_fails() {
         }
         other => panic!("expected HandlerFailed, got {other:?}"),
     }
+}
+
+/// A config whose command handlers overrun `timeout`.
+fn timeout_config(timeout: Duration) -> WatcherConfig {
+    WatcherConfig {
+        handler_timeout: timeout,
+        ..config()
+    }
+}
+
+#[tokio::test]
+async fn a_command_that_overruns_its_timeout_is_stopped_with_its_process_group() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    zk_kafka(&registry).await;
+    let dir = tempfile::tempdir().unwrap();
+    // The shell notes its SIGTERM, as a handler cleaning up would.
+    let terminated = dir.path().join("terminated");
+    let prelude = format!("trap 'echo > {}; exit 1' TERM", terminated.display());
+    let handler = CommandHandler::shell(&sleeper_script(dir.path(), &prelude));
+    let config = timeout_config(Duration::from_secs(2));
+    let (watcher, status) = start_with(registry, &["kafka"], config, handler);
+    let shell = pid_in(&dir.path().join("shell")).await;
+    let child = pid_in(&dir.path().join("child")).await;
+
+    let recorded = eventually("the timeout in the status", || {
+        let kafka = status.snapshot().remove("kafka")?;
+        kafka.fired_revision.is_some().then_some(kafka)
+    })
+    .await;
+    assert_eq!(
+        recorded.last_error.as_deref(),
+        Some("did not finish within 2s")
+    );
+    // The shell's background child is stopped too, not only the shell, which had a SIGTERM
+    // (not a SIGKILL) and ran its trap.
+    all_gone(&[shell, child]).await;
+    assert!(terminated.exists());
+    assert!(!watcher.is_finished());
+}
+
+#[tokio::test]
+async fn a_command_that_ignores_sigterm_is_killed_after_the_grace() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    zk_kafka(&registry).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Ignored signals stay ignored in the children: only SIGKILL stops the group.
+    let handler = CommandHandler::shell(&sleeper_script(dir.path(), "trap '' TERM"));
+    let config = timeout_config(Duration::from_secs(1));
+    let (_watcher, _) = start_with(registry, &["kafka"], config, handler);
+    let shell = pid_in(&dir.path().join("shell")).await;
+    let child = pid_in(&dir.path().join("child")).await;
+    all_gone(&[shell, child]).await;
+}
+
+#[tokio::test]
+async fn stopping_the_watcher_stops_a_running_command_with_its_process_group() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    zk_kafka(&registry).await;
+    let dir = tempfile::tempdir().unwrap();
+    let handler = CommandHandler::shell(&sleeper_script(dir.path(), ""));
+    let config = timeout_config(Duration::from_secs(3600));
+    let (watcher, _) = start_with(registry, &["kafka"], config, handler);
+    let shell = pid_in(&dir.path().join("shell")).await;
+    let child = pid_in(&dir.path().join("child")).await;
+    watcher.abort();
+    assert!(watcher.await.unwrap_err().is_cancelled());
+    all_gone(&[shell, child]).await;
 }

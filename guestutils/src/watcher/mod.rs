@@ -9,6 +9,8 @@
 //!   cancel out never fire.
 //!
 //! Handlers of one service run one at a time, each within [`WatcherConfig::handler_timeout`].
+//! A [`CommandHandler`] runs in its own process group: one that overruns its timeout, or is
+//! still running when the watcher is dropped, is stopped with everything it started.
 //! The registry watch resumes from the last delivered revision after disconnects, so a
 //! change made while etcd was unreachable fires once it is back.
 
@@ -24,7 +26,7 @@ use registry::{Change, Registry, WatchEvent, WatchOptions};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
 
-pub use command::{CommandHandler, variables};
+pub use command::{CommandHandler, KILL_GRACE, variables};
 pub use delta::{Delta, Update};
 pub use quiescence::Quiescence;
 pub use status::{ServiceStatus, WatchStatus};
@@ -72,7 +74,9 @@ pub struct WatcherConfig {
     pub initial_fire: bool,
     /// Which instances count as members.
     pub membership: Membership,
-    /// Longest a handler may run before it is abandoned (and its command killed).
+    /// Longest a handler may run before it is abandoned and counts as failed. Abandoning a
+    /// [`CommandHandler`] stops its whole process group: SIGTERM, then SIGKILL
+    /// [`KILL_GRACE`] later.
     pub handler_timeout: Duration,
     /// Stop the watcher when a handler fails, instead of logging and going on.
     pub exit_on_failure: bool,

@@ -3,6 +3,8 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
 
 use registry::{
     AppId, AppRecord, Health, NetworkMode, PortDefinition, Protocol, Registry, Stamp, TaskPort,
@@ -156,4 +158,65 @@ pub fn kafka_2_env() -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect()
+}
+
+/// How long the process helpers below wait for what they expect.
+const PROCESS_DEADLINE: Duration = Duration::from_secs(20);
+
+/// A handler script that starts `sleep 555` in the background and waits for it, after
+/// writing the shell's pid to `dir/shell` and the sleep's to `dir/child`. `prelude` runs
+/// first (a `trap`, say). The sleep does not hold the test's output open: a leaked one
+/// fails the test rather than stalling whatever reads that output.
+pub fn sleeper_script(dir: &Path, prelude: &str) -> String {
+    let d = dir.display();
+    format!(
+        r#"{prelude}
+        sleep 555 </dev/null >/dev/null 2>&1 & echo $! > '{d}/child'
+        echo $$ > '{d}/shell'
+        wait"#
+    )
+}
+
+/// Polls `check` until it answers, failing the test after a generous deadline.
+pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + PROCESS_DEADLINE;
+    loop {
+        if let Some(answer) = check() {
+            return answer;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not before the deadline"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The pid a handler wrote to `file`, once it is there.
+pub async fn pid_in(file: &Path) -> u32 {
+    eventually(&format!("a pid in {}", file.display()), || {
+        std::fs::read_to_string(file).ok()?.trim().parse().ok()
+    })
+    .await
+}
+
+/// True while `pid` runs: a process that has exited but is not reaped yet (a zombie)
+/// counts as gone.
+pub fn alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `pid (comm) state ...`: the state follows the last parenthesis.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    !matches!(state, Some('Z' | 'X') | None)
+}
+
+/// Waits until none of `pids` runs.
+pub async fn all_gone(pids: &[u32]) {
+    eventually(&format!("processes {pids:?} gone"), || {
+        (!pids.iter().any(|&pid| alive(pid))).then_some(())
+    })
+    .await;
 }

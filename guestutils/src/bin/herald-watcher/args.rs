@@ -34,6 +34,10 @@ pub struct Args {
     #[arg(long, env = "WATCH_ONLY_HEALTHY")]
     only_healthy: bool,
     /// Longest a handler may run; it is killed after that.
+    ///
+    /// The handler runs in its own process group; the whole group (everything the handler
+    /// started) gets SIGTERM, then SIGKILL 2s later. The same happens to a handler still
+    /// running when the watcher stops (SIGTERM, ctrl-c), except that SIGKILL follows at once.
     #[arg(long, env = "WATCH_HANDLER_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     handler_timeout: Duration,
     /// Exit (non-zero) when a handler fails, instead of logging and going on.
