@@ -12,7 +12,8 @@
 //! A datagram shorter than a header, or with the QR bit set (a response), gets no reply
 //! (answering responses would make Herald a reflector). Every other datagram gets one:
 //! a well-formed query its answer, a malformed one FORMERR (NOTIMP when its opcode is not
-//! QUERY), built from the header alone by [`error_reply`]. [`respond`] is the whole path
+//! QUERY), built from the header alone by [`error_reply`]; a response that cannot be
+//! encoded is replaced by SERVFAIL (see [`encode`]). [`respond`] is the whole path
 //! without sockets, for tests and fuzzing.
 //!
 //! One job per module:
@@ -21,8 +22,8 @@
 //! - `rotation`: the round-robin of a cached run of A (or AAAA) records, on the wire;
 //! - `cache`: the per-thread answer cache (its key: the query without ID and cookie;
 //!   replay on a hit; storing an answer of the current snapshot);
-//! - `serve`: the socket loop, the response handler that encodes, sends and offers
-//!   answers to the cache, and [`respond`].
+//! - `serve`: the socket loop, the response handler that encodes (SERVFAIL when a
+//!   response cannot be encoded), sends and offers answers to the cache, and [`respond`].
 //!
 //! [`DnsHandler`]: crate::handler::DnsHandler
 //! [`DnsHandler::rotating`]: crate::handler::DnsHandler::rotating
