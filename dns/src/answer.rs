@@ -1,10 +1,9 @@
 //! Query -> response sections, from a zone snapshot. Pure: no I/O, no clock.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::rdata::{A, AAAA, NS, PTR, SOA, SRV};
+use hickory_proto::rr::rdata::{NS, PTR, SOA, SRV};
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
 use crate::snapshot::{NameRecords, ZoneSnapshot};
@@ -104,9 +103,7 @@ impl ZoneConfig {
             }
             if ns {
                 let ns = RData::NS(NS(self.mname.clone()));
-                answer
-                    .answers
-                    .push(Record::from_rdata(qname.clone(), self.ttl, ns));
+                answer.answers.push(self.record(qname, ns));
             }
             if answer.answers.is_empty() {
                 return Some(self.negative(zone, ResponseCode::NoError));
@@ -140,14 +137,18 @@ impl ZoneConfig {
         let records = zone.lookup(lower)?;
         let mut answer = Answer::new(ResponseCode::NoError);
         if matches!(qtype, RecordType::PTR | RecordType::ANY) {
-            for target in &records.ptr {
+            let ptr = records.ptr.iter().map(|target| {
                 let rdata = RData::PTR(PTR(target.clone()));
-                answer
-                    .answers
-                    .push(Record::from_rdata(qname.clone(), self.ttl, rdata));
-            }
+                self.record(qname, rdata)
+            });
+            answer.answers.extend(ptr);
         }
         Some(answer)
+    }
+
+    /// A record at `owner` with the zone's TTL.
+    fn record(&self, owner: &Name, rdata: impl Into<RData>) -> Record {
+        Record::from_rdata(owner.clone(), self.ttl, rdata.into())
     }
 
     fn collect(
@@ -159,22 +160,13 @@ impl ZoneConfig {
         answer: &mut Answer,
     ) {
         let any = qtype == RecordType::ANY;
-        let owner = || qname.clone();
         if any || qtype == RecordType::A {
-            for ip in &records.a {
-                let rdata = RData::A(A(*ip));
-                answer
-                    .answers
-                    .push(Record::from_rdata(owner(), self.ttl, rdata));
-            }
+            let a = records.a.iter().map(|ip| self.record(qname, *ip));
+            answer.answers.extend(a);
         }
         if any || qtype == RecordType::AAAA {
-            for ip in &records.aaaa {
-                let rdata = RData::AAAA(AAAA(*ip));
-                answer
-                    .answers
-                    .push(Record::from_rdata(owner(), self.ttl, rdata));
-            }
+            let aaaa = records.aaaa.iter().map(|ip| self.record(qname, *ip));
+            answer.answers.extend(aaaa);
         }
         if any || qtype == RecordType::SRV {
             // Each target once in the additional section, with its addresses.
@@ -184,21 +176,12 @@ impl ZoneConfig {
                     continue;
                 };
                 let rdata = RData::SRV(SRV::new(0, 1, srv.port, target.clone()));
-                answer
-                    .answers
-                    .push(Record::from_rdata(owner(), self.ttl, rdata));
+                answer.answers.push(self.record(qname, rdata));
                 targets.entry(target).or_insert_with(|| srv.addresses());
             }
             for (target, addresses) in targets {
-                for ip in addresses {
-                    let rdata = match ip {
-                        IpAddr::V4(ip) => RData::A(A(*ip)),
-                        IpAddr::V6(ip) => RData::AAAA(AAAA(*ip)),
-                    };
-                    answer
-                        .additional
-                        .push(Record::from_rdata(target.clone(), self.ttl, rdata));
-                }
+                let glue = addresses.iter().map(|ip| self.record(&target, *ip));
+                answer.additional.extend(glue);
             }
         }
     }

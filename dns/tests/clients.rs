@@ -6,7 +6,7 @@ use crate::common;
 
 use std::process::{Child, Command, Stdio};
 
-use common::{Herald, answers, dig_at, eventually, free_port, put, task};
+use common::{Herald, dig_at, etcd_with, eventually, free_port, task};
 use registry::harness::EtcdServer;
 
 const ZONE: &str = "$ORIGIN svc.test.
@@ -67,8 +67,8 @@ async fn forwards_names_outside_the_zone_to_a_real_upstream() {
     let etcd = EtcdServer::start().await.unwrap();
     let upstream = format!("127.0.0.1:{}", knot.port);
     let herald = Herald::start(&etcd, &["--upstream", &upstream]);
-    let out = herald.dig(&["+noall", "+answer", "web.svc.test", "A"]);
-    assert_eq!(answers(&out), vec!["10.0.0.1", "10.0.0.2"]);
+    let out = herald.answers(&["web.svc.test", "A"]);
+    assert_eq!(out, vec!["10.0.0.1", "10.0.0.2"]);
     let nx = herald.dig(&["nope.svc.test", "A"]);
     assert!(nx.contains("status: NXDOMAIN"), "{nx}");
 }
@@ -76,9 +76,7 @@ async fn forwards_names_outside_the_zone_to_a_real_upstream() {
 #[tokio::test]
 async fn clients_outside_the_recursion_acl_are_refused() {
     let knot = start_knot();
-    let etcd = EtcdServer::start().await.unwrap();
-    let registry = etcd.registry().await.unwrap();
-    put(&registry, vec![task("/web", "web.t1", "127.0.0.9", &[])]).await;
+    let (etcd, _) = etcd_with(vec![task("/web", "web.t1", "127.0.0.9", &[])]).await;
     let upstream = format!("127.0.0.1:{}", knot.port);
     let herald = Herald::start(
         &etcd,
@@ -86,12 +84,8 @@ async fn clients_outside_the_recursion_acl_are_refused() {
     );
     let out = herald.dig(&["web.svc.test", "A"]);
     assert!(out.contains("status: REFUSED"), "{out}");
-    let own = herald.dig(&["+noall", "+answer", "web.marathon.mesos", "A"]);
-    assert_eq!(
-        answers(&own),
-        vec!["127.0.0.9"],
-        "zone answers need no recursion"
-    );
+    let own = herald.answers(&["web.marathon.mesos", "A"]);
+    assert_eq!(own, vec!["127.0.0.9"], "zone answers need no recursion");
 }
 
 /// glibc reads only /etc/resolv.conf: run getent in a private mount namespace with a
@@ -113,13 +107,7 @@ async fn glibc_resolves_through_herald() {
         );
         return;
     }
-    let etcd = EtcdServer::start().await.unwrap();
-    let registry = etcd.registry().await.unwrap();
-    put(
-        &registry,
-        vec![task("/prod/web", "prod_web.t1", "127.0.0.9", &[])],
-    )
-    .await;
+    let (etcd, _) = etcd_with(vec![task("/prod/web", "prod_web.t1", "127.0.0.9", &[])]).await;
     let ip = format!(
         "127.53.{}.{}",
         std::process::id() % 250 + 1,

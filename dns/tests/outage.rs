@@ -4,25 +4,15 @@
 
 use crate::common;
 
-use common::{Herald, answers, eventually, put, task};
+use common::{Herald, answers, etcd_with, eventually, task};
 use registry::harness::EtcdServer;
 
 #[tokio::test]
 async fn started_without_etcd_it_forwards_and_fails_the_zone_until_the_first_load() {
-    let mut etcd = EtcdServer::start().await.unwrap();
-    put(
-        &etcd.registry().await.unwrap(),
-        vec![task("/web", "web.t1", "127.0.0.9", &[])],
-    )
-    .await;
+    let (mut etcd, _) = etcd_with(vec![task("/web", "web.t1", "127.0.0.9", &[])]).await;
     // The upstream: a second herald-dns serving another zone from its own etcd, started
     // before the first etcd stops (so that it cannot take that etcd's port).
-    let upstream_etcd = EtcdServer::start().await.unwrap();
-    put(
-        &upstream_etcd.registry().await.unwrap(),
-        vec![task("/db", "db.t1", "127.0.0.30", &[])],
-    )
-    .await;
+    let (upstream_etcd, _) = etcd_with(vec![task("/db", "db.t1", "127.0.0.30", &[])]).await;
     let upstream = Herald::start(&upstream_etcd, &["--domain", "upstream.test"]);
     etcd.kill();
 
@@ -65,15 +55,15 @@ async fn started_without_etcd_it_forwards_and_fails_the_zone_until_the_first_loa
 
     etcd.restart().await.unwrap();
     eventually("the zone is served after the first load", || {
-        answers(&herald.dig(&["+noall", "+answer", "web.marathon.mesos", "A"])) == ["127.0.0.9"]
+        herald.answers(&["web.marathon.mesos", "A"]) == ["127.0.0.9"]
     });
     let soa = herald.dig(&["mesos", "SOA"]);
     assert!(soa.contains("status: NOERROR"), "{soa}");
     let ptr = herald.dig(&["+short", "-x", "127.0.0.9"]);
     assert!(ptr.contains("web-"), "{ptr}");
     eventually("healthz ok", || herald.get("/healthz").contains("\"ok\""));
-    let out = herald.dig(&["+noall", "+answer", "db.marathon.upstream.test"]);
-    assert_eq!(answers(&out), vec!["127.0.0.30"]);
+    let out = herald.answers(&["db.marathon.upstream.test"]);
+    assert_eq!(out, vec!["127.0.0.30"]);
 }
 
 /// With password auth, connecting needs etcd to answer: herald-dns still listens at once

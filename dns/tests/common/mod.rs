@@ -103,6 +103,13 @@ impl Herald {
         dig_at(self.dns, args)
     }
 
+    /// The rdata of the answer lines of `dig +noall +answer <args>`, sorted.
+    pub fn answers(&self, args: &[&str]) -> Vec<String> {
+        let mut all = vec!["+noall", "+answer"];
+        all.extend_from_slice(args);
+        answers(&self.dig(&all))
+    }
+
     /// Runs `kdig` against this server; returns its whole output.
     pub fn kdig(&self, args: &[&str]) -> String {
         let out = Command::new("kdig")
@@ -178,6 +185,14 @@ pub fn eventually_within(limit: Duration, what: &str, mut check: impl FnMut() ->
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("timed out waiting for: {what}");
+}
+
+/// A fresh etcd holding `tasks`, and a registry client of it.
+pub async fn etcd_with(tasks: Vec<TaskRecord>) -> (EtcdServer, Registry) {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    put(&registry, tasks).await;
+    (etcd, registry)
 }
 
 /// Writes task records.
