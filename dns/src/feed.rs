@@ -94,7 +94,7 @@ pub fn unreachable(error: &registry::Error) -> bool {
     }
 }
 
-/// Connects with `args`, trying again while etcd is [`unreachable`] (with a growing
+/// Connects with `args`, trying again while etcd is [`unreachable()`] (with a growing
 /// pause; the error is recorded in the status). etcd-client connects lazily, so this
 /// waits only when password auth is on, which needs etcd to answer first. Fails on
 /// settings that cannot work and on etcd refusing the credentials.
