@@ -35,5 +35,5 @@ pub use schema::{
     TaskState,
 };
 pub use stamp::Stamp;
-pub use store::{Guard, Outcome, Registry, Snapshot, Versioned, Write, WriteOp};
+pub use store::{Guard, Outcome, Registry, Snapshot, Tombstone, Versioned, Write, WriteOp};
 pub use watch::{Change, Watch, WatchEvent, WatchOptions};

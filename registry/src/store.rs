@@ -48,6 +48,21 @@ pub struct Snapshot {
     pub invalid: Vec<(String, String)>,
 }
 
+/// A tombstone, as [`Registry::list_with_tombstones`] finds it: a record removed recently
+/// (until its lease expires).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tombstone {
+    /// What the key named: an app or a task.
+    pub kind: KeyKind,
+    /// Why the record was removed (a terminal state, `app_terminated_event`, `reconcile`, ...).
+    pub reason: String,
+    /// When (Marathon time).
+    pub at: Stamp,
+    /// The key's `mod_revision`: a [`Guard::Revision`] with it replaces the tombstone (and
+    /// only it) with a live record again.
+    pub mod_revision: i64,
+}
+
 /// One change to write.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Write {
@@ -352,10 +367,27 @@ impl Registry {
     }
 
     /// Lists every live record of a scope at one revision (paged, so any size works).
+    /// Tombstones are left out.
     pub async fn list(&self, scope: &Scope) -> Result<Snapshot> {
+        Ok(self.list_scope(scope, false).await?.0)
+    }
+
+    /// Like [`Registry::list`], plus the scope's tombstones at the same revision: for a
+    /// writer that restores what its source of truth still lists (see the README's
+    /// "Tombstones"). Readers want [`Registry::list`].
+    pub async fn list_with_tombstones(&self, scope: &Scope) -> Result<(Snapshot, Vec<Tombstone>)> {
+        self.list_scope(scope, true).await
+    }
+
+    async fn list_scope(
+        &self,
+        scope: &Scope,
+        with_tombstones: bool,
+    ) -> Result<(Snapshot, Vec<Tombstone>)> {
         let prefix = self.layout.scope_prefix(scope);
         let end = prefix_end(prefix.as_bytes());
         let mut snapshot = Snapshot::default();
+        let mut tombstones = Vec::new();
         let mut from = prefix.as_bytes().to_vec();
         loop {
             let mut options = GetOptions::new()
@@ -376,9 +408,9 @@ impl Registry {
             }
             for item in response.kvs() {
                 let key = String::from_utf8_lossy(item.key()).into_owned();
-                if self.layout.parse(&key).is_none() {
+                let Some(kind) = self.layout.parse(&key) else {
                     continue;
-                }
+                };
                 match codec::decode(&key, item.value()) {
                     Ok(Entry::Task(record)) => snapshot.tasks.push(Versioned {
                         record,
@@ -388,7 +420,16 @@ impl Registry {
                         record,
                         mod_revision: item.mod_revision(),
                     }),
-                    Ok(Entry::Gone { .. }) => {}
+                    Ok(Entry::Gone { reason, at }) => {
+                        if with_tombstones {
+                            tombstones.push(Tombstone {
+                                kind,
+                                reason,
+                                at,
+                                mod_revision: item.mod_revision(),
+                            });
+                        }
+                    }
                     Err(e) => {
                         tracing::warn!(%key, error = %e, "skipping a record that does not decode");
                         snapshot.invalid.push((key, e.to_string()));
@@ -403,7 +444,7 @@ impl Registry {
                 _ => break,
             }
         }
-        Ok(snapshot)
+        Ok((snapshot, tombstones))
     }
 
     /// Reads the records of a key as an etcd watch event would carry it: what the key now

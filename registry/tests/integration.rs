@@ -3,5 +3,6 @@
 //! its own module; `cargo test --test integration <module>::` runs one of them.
 
 mod common;
+mod tombstones;
 mod watch;
 mod writes;

@@ -114,6 +114,8 @@ pub struct ApiState {
     pub leader: watch::Receiver<bool>,
     /// The event source.
     pub source: Source,
+    /// Events stamped further than this ahead of this host's clock get 422.
+    pub max_clock_skew: Duration,
 }
 
 fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
@@ -204,7 +206,9 @@ async fn callback(
             );
         }
     };
-    let decoded = match events::decode(&bytes) {
+    let decoded = match events::decode(&bytes)
+        .and_then(|d| events::check_clock(d, chrono::Utc::now(), state.max_clock_skew))
+    {
         Ok(d) => d,
         Err(e) => {
             let label = match &e {

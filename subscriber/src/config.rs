@@ -35,6 +35,14 @@ fn share(s: &str) -> Result<f64, String> {
     }
 }
 
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s.trim()) {
+        Ok(d) if d.is_zero() => Err("must be longer than 0".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn positive(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
@@ -152,9 +160,14 @@ pub struct Config {
     pub sse_idle_timeout: Duration,
 
     /// How long tombstones of removed tasks live: a late event about a removed task is
-    /// refused for this long (and a reconcile does not recreate it meanwhile).
+    /// refused for this long (Marathon's own listing still restores it at once).
     #[arg(long = "tombstone-ttl", env = "HERALD_TOMBSTONE_TTL", default_value = "10m", value_parser = duration)]
     pub tombstone_ttl: Duration,
+
+    /// An event stamped further than this ahead of this host's clock is refused (422 on
+    /// /callback, dropped on SSE): its timestamp would make every later event look older.
+    #[arg(long = "max-clock-skew", env = "HERALD_MAX_CLOCK_SKEW", default_value = "5m", value_parser = positive_duration)]
+    pub max_clock_skew: Duration,
 
     /// etcd connection.
     #[command(flatten)]
@@ -208,6 +221,7 @@ impl std::fmt::Debug for Config {
             .field("election", &self.election)
             .field("election_ttl", &self.election_ttl)
             .field("tombstone_ttl", &self.tombstone_ttl)
+            .field("max_clock_skew", &self.max_clock_skew)
             .field("etcd", &self.etcd)
             .finish()
     }
@@ -223,6 +237,7 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8090");
         assert_eq!(c.source, Source::Sse);
         assert_eq!(c.max_delete_share, 0.5);
+        assert_eq!(c.max_clock_skew, crate::events::DEFAULT_MAX_CLOCK_SKEW);
         assert_eq!(c.election_name(), "/herald/election/subscriber");
         let c = Config::try_parse_from([
             "x",
@@ -243,6 +258,9 @@ mod tests {
         assert!(!format!("{c:?}").contains("secret"));
         assert!(
             Config::try_parse_from(["x", "--marathon", "m", "--max-delete-share", "2"]).is_err()
+        );
+        assert!(
+            Config::try_parse_from(["x", "--marathon", "m", "--max-clock-skew", "0s"]).is_err()
         );
         assert!(
             Config::try_parse_from(["x"]).is_err()

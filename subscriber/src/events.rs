@@ -7,12 +7,19 @@
 //! [`Event::Ignored`].
 
 use std::net::IpAddr;
+use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use registry::{AppId, Health, Stamp, TaskState};
 use serde_json::{Map, Value};
 
+use crate::addresses::TaskIp;
 use crate::marathon::{ids, model};
 use crate::records::{self, AppDefinition};
+
+/// How far ahead of the subscriber's clock a Marathon timestamp may be by default
+/// (`--max-clock-skew`).
+pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
 
 /// Every event type Marathon (0.x to 1.10) is known to emit; anything else is counted as
 /// `unknown` (so that metrics labels stay bounded whatever a client sends).
@@ -81,8 +88,8 @@ pub struct StatusUpdate {
     pub host: String,
     /// The Mesos agent id.
     pub agent_id: Option<String>,
-    /// The task's own IPs.
-    pub task_ips: Vec<IpAddr>,
+    /// The task's own IPs (`ipAddresses`), with the family Marathon tagged each with.
+    pub task_ips: Vec<TaskIp>,
     /// Host ports.
     pub host_ports: Vec<u16>,
     /// The app version the task runs.
@@ -264,6 +271,60 @@ pub fn decode_value(value: Value, fallback_type: Option<&str>) -> Result<Decoded
     Ok(Decoded { label, event })
 }
 
+impl Event {
+    /// The Marathon timestamps the event would store as write guards: its own, and for
+    /// `api_post_event` the app version too (it orders the app record).
+    fn guard_stamps(&self) -> Vec<&Stamp> {
+        match self {
+            Event::Status(s) => vec![&s.at],
+            Event::Health(h) => vec![&h.at],
+            Event::AppTerminated { at, .. } => vec![at],
+            Event::AppChanged { definition, at } => std::iter::once(at)
+                .chain(definition.version.as_ref())
+                .collect(),
+            Event::Ignored => Vec::new(),
+        }
+    }
+}
+
+/// Refuses an event stamped more than `max_skew` ahead of `now` (this subscriber's clock).
+///
+/// Its timestamp would become the record's write guard, and every real event after it
+/// would then be refused as older: one event from the future would freeze the record. The
+/// error is *unprocessable* (422 on `/callback`; logged, counted and dropped on SSE).
+pub fn check_clock(
+    decoded: Decoded,
+    now: DateTime<Utc>,
+    max_skew: Duration,
+) -> Result<Decoded, DecodeError> {
+    // A skew too large for chrono is no limit at all.
+    let Some(limit) = chrono::TimeDelta::from_std(max_skew)
+        .ok()
+        .and_then(|skew| now.checked_add_signed(skew))
+    else {
+        return Ok(decoded);
+    };
+    let ahead = decoded
+        .event
+        .guard_stamps()
+        .into_iter()
+        .find(|at| at.to_datetime() > limit)
+        .cloned();
+    match ahead {
+        None => Ok(decoded),
+        Some(at) => Err(DecodeError::Invalid {
+            event_type: decoded.label,
+            reason: format!(
+                "timestamp {at} is more than {} ahead of this subscriber's clock ({}); \
+                 refused, as it would make every later event look older \
+                 (check the clocks, or --max-clock-skew)",
+                humantime::format_duration(max_skew),
+                Stamp::from_datetime(now),
+            ),
+        }),
+    }
+}
+
 struct Fields<'a>(&'a Map<String, Value>);
 
 impl Fields<'_> {
@@ -320,27 +381,36 @@ fn status(f: &Fields<'_>) -> Result<StatusUpdate, String> {
         None | Some(Value::Null) => {}
         Some(Value::Array(list)) => {
             for (i, entry) in list.iter().enumerate() {
-                let ip = match entry {
-                    Value::Object(o) => match o.get("ipAddress") {
-                        Some(Value::String(s)) => s,
-                        None | Some(Value::Null) => continue,
-                        Some(v) => {
-                            return Err(format!(
-                                "ipAddresses[{i}].ipAddress must be a string, found {}",
-                                kind_of(v)
-                            ));
-                        }
-                    },
-                    v => {
+                let Value::Object(o) = entry else {
+                    return Err(format!(
+                        "ipAddresses[{i}] must be an object, found {}",
+                        kind_of(entry)
+                    ));
+                };
+                let ip = match o.get("ipAddress") {
+                    Some(Value::String(s)) => s,
+                    None | Some(Value::Null) => continue,
+                    Some(v) => {
                         return Err(format!(
-                            "ipAddresses[{i}] must be an object, found {}",
+                            "ipAddresses[{i}].ipAddress must be a string, found {}",
                             kind_of(v)
                         ));
                     }
                 };
-                task_ips.push(ip.parse::<IpAddr>().map_err(|_| {
+                let protocol = match o.get("protocol") {
+                    Some(Value::String(s)) => Some(s.as_str()),
+                    None | Some(Value::Null) => None,
+                    Some(v) => {
+                        return Err(format!(
+                            "ipAddresses[{i}].protocol must be a string, found {}",
+                            kind_of(v)
+                        ));
+                    }
+                };
+                let ip = ip.parse::<IpAddr>().map_err(|_| {
                     format!("ipAddresses[{i}].ipAddress {ip:?} is not an IP address")
-                })?);
+                })?;
+                task_ips.push(TaskIp::new(ip, protocol));
             }
         }
         Some(v) => {
@@ -541,6 +611,68 @@ mod tests {
             assert_eq!(h.instance_key, key);
             assert_eq!(h.health, health);
         }
+    }
+
+    #[test]
+    fn events_from_beyond_the_clock_skew_are_unprocessable() {
+        let now = Stamp::parse("2026-03-01T12:00:00.000Z")
+            .unwrap()
+            .to_datetime();
+        let skew = Duration::from_secs(300);
+        let status = |at: &str| {
+            dec(&format!(
+                r#"{{"eventType":"status_update_event","taskId":"web.1","taskStatus":"TASK_RUNNING","appId":"/web","timestamp":"{at}"}}"#
+            ))
+            .unwrap()
+        };
+        for fine in [
+            "2026-03-01T11:00:00.000Z",
+            "2026-03-01T12:04:59.999Z",
+            "2026-03-01T12:05:00.000Z",
+        ] {
+            assert!(check_clock(status(fine), now, skew).is_ok(), "{fine}");
+        }
+        for ahead in ["2026-03-01T12:05:00.001Z", "9999-12-31T23:59:59.999Z"] {
+            let err = check_clock(status(ahead), now, skew).unwrap_err();
+            assert!(!err.is_bad_request(), "422, not 400: {err}");
+            let text = err.to_string();
+            assert!(text.contains("status_update_event"), "{text}");
+            assert!(
+                text.contains(ahead) && text.contains("--max-clock-skew"),
+                "{text}"
+            );
+        }
+        // Every kind of event, and an app definition whose version is from the future.
+        for body in [
+            r#"{"eventType":"instance_health_changed_event","runSpecId":"/web","instanceId":"web.marathon-1","healthy":true,"timestamp":"9999-12-31T23:59:59.999Z"}"#,
+            r#"{"eventType":"app_terminated_event","appId":"/web","timestamp":"9999-12-31T23:59:59.999Z"}"#,
+            r#"{"eventType":"api_post_event","appDefinition":{"id":"/web","version":"9999-12-31T23:59:59.999Z"},"timestamp":"2026-03-01T12:00:00.000Z"}"#,
+        ] {
+            assert!(
+                check_clock(dec(body).unwrap(), now, skew).is_err(),
+                "{body}"
+            );
+        }
+        let ignored =
+            dec(r#"{"eventType":"deployment_info","timestamp":"9999-12-31T23:59:59.999Z"}"#);
+        assert!(check_clock(ignored.unwrap(), now, skew).is_ok());
+        // A skew chrono cannot represent is no limit.
+        assert!(check_clock(status("9999-12-31T23:59:59.999Z"), now, Duration::MAX).is_ok());
+    }
+
+    #[test]
+    fn task_addresses_keep_their_protocol_tag() {
+        let d = dec(r#"{"eventType":"status_update_event","taskId":"web.1","taskStatus":"TASK_RUNNING","appId":"/web","ipAddresses":[{"ipAddress":"fd00::1","protocol":"IPv4"},{"ipAddress":"10.0.0.1"}]}"#).unwrap();
+        let Event::Status(s) = d.event else { panic!() };
+        assert_eq!(
+            s.task_ips,
+            vec![
+                TaskIp::new("fd00::1".parse().unwrap(), Some("IPv4")),
+                TaskIp::new("10.0.0.1".parse().unwrap(), None),
+            ]
+        );
+        let err = dec(r#"{"eventType":"status_update_event","taskId":"web.1","taskStatus":"TASK_RUNNING","ipAddresses":[{"ipAddress":"10.0.0.1","protocol":4}]}"#).unwrap_err();
+        assert!(err.to_string().contains("protocol"), "{err}");
     }
 
     mod props {

@@ -12,6 +12,7 @@
 //!   Knows nothing of etcd.
 //! - [`events`]: a JSON body -> a typed, validated [`events::Event`].
 //! - [`records`]: Marathon task + app definition -> registry records; semantic equality.
+//! - [`addresses`]: which reported addresses a record may hold.
 //! - [`catalog`]: app definitions cached per app id and version.
 //! - [`agents`]: agent host names -> IPs, cached with a TTL.
 //! - [`ingest`]: the one handler both paths feed; batched, guarded writes.
@@ -21,6 +22,7 @@
 //! - [`api`]: the HTTP routes. [`config`]: flags. [`server`]: wiring and shutdown.
 //! - [`telemetry`]: metric names.
 
+pub mod addresses;
 pub mod agents;
 pub mod api;
 pub mod catalog;

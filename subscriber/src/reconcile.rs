@@ -15,15 +15,22 @@
 //! - a plan that deletes more than `max_delete_share` of the stored records needs `force`:
 //!   `POST /cleanup` refuses it (409) and applies nothing; automatic runs apply the
 //!   creations and updates and withhold the deletions (logged, counted);
-//! - a task Herald removed recently (its key holds a tombstone until the tombstone TTL)
-//!   is not recreated by a reconcile: the create conflicts.
+//! - Marathon's listing is the source of truth, and it always wins over what etcd holds:
+//!   - a running task or an app that has a tombstone (removed recently, perhaps by a
+//!     reconcile that saw a partial answer during a leader failover) is restored at once,
+//!     over the tombstone's revision. Tombstones refuse late *events* only. A task listed as
+//!     killing or unreachable does not replace a tombstone: it is on its way out anyway;
+//!   - a stored record stamped further than `max_clock_skew` ahead of this host's clock
+//!     (written before that was refused) has its guard replaced with the listing's own
+//!     stamp, even when nothing else differs, so that real events apply to it again.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use registry::{
-    AppId, AppRecord, Guard, Outcome, Registry, Scope, Stamp, TaskRecord, Write, WriteOp,
+    AppId, AppRecord, Guard, KeyKind, Outcome, Registry, Scope, Stamp, TaskRecord, Write, WriteOp,
 };
 use serde::Serialize;
 use tokio::sync::{Mutex, Notify, watch};
@@ -31,6 +38,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::agents::AgentResolver;
 use crate::catalog::{Catalog, Lookup};
+use crate::events::DEFAULT_MAX_CLOCK_SKEW;
 use crate::ingest::IngestQueue;
 use crate::marathon::{MarathonClient, MarathonError};
 use crate::records;
@@ -107,13 +115,13 @@ pub enum ReconcileError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
-    /// A task Marathon runs that etcd lacks.
+    /// A task Marathon runs that etcd lacks (or holds only a tombstone of).
     CreateTask,
     /// A task whose record differs.
     UpdateTask,
     /// A task etcd holds that Marathon does not run.
     RemoveTask,
-    /// An app etcd lacks.
+    /// An app etcd lacks (or holds only a tombstone of).
     CreateApp,
     /// An app whose record differs.
     UpdateApp,
@@ -247,8 +255,38 @@ pub struct Reconciler {
     catalog: Catalog,
     agents: AgentResolver,
     max_delete_share: f64,
+    max_clock_skew: Duration,
     running: Mutex<()>,
     queue: Option<IngestQueue>,
+}
+
+/// Stored stamps later than this are from beyond the allowed clock skew: no real event
+/// carried them, and a reconcile does not keep them as guards.
+struct Horizon(Option<DateTime<Utc>>);
+
+impl Horizon {
+    fn new(now: DateTime<Utc>, skew: Duration) -> Self {
+        Horizon(
+            chrono::TimeDelta::from_std(skew)
+                .ok()
+                .and_then(|d| now.checked_add_signed(d)),
+        )
+    }
+
+    fn is_beyond(&self, at: &Stamp) -> bool {
+        self.0.is_some_and(|limit| at.to_datetime() > limit)
+    }
+
+    /// The stamp a rewrite of a stored record carries: the listing's, or the stored one
+    /// when that is newer and within the horizon (so an event already applied still orders
+    /// after the rewrite).
+    fn carried(&self, listed: Stamp, stored: &Stamp) -> Stamp {
+        if self.is_beyond(stored) {
+            listed
+        } else {
+            listed.max(stored.clone())
+        }
+    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> Option<serde_json::Value> {
@@ -270,9 +308,17 @@ impl Reconciler {
             catalog,
             agents,
             max_delete_share: max_delete_share.clamp(0.0, 1.0),
+            max_clock_skew: DEFAULT_MAX_CLOCK_SKEW,
             running: Mutex::new(()),
             queue: None,
         }
+    }
+
+    /// Stored stamps further than `skew` ahead of this host's clock are replaced by the
+    /// listing's (default [`DEFAULT_MAX_CLOCK_SKEW`]).
+    pub fn with_max_clock_skew(mut self, skew: Duration) -> Self {
+        self.max_clock_skew = skew;
+        self
     }
 
     /// Before planning, wait (up to 10 s) until the events accepted so far are written,
@@ -290,7 +336,7 @@ impl Reconciler {
             tracing::debug!("the event queue is still behind; planning anyway");
         }
         // etcd first: then whatever it holds is no newer than Marathon's answer.
-        let snapshot = self.registry.list(&Scope::All).await?;
+        let (snapshot, tombstones) = self.registry.list_with_tombstones(&Scope::All).await?;
         let apps = self.client.apps_with_tasks().await?;
 
         let hosts: Vec<&str> = apps
@@ -348,7 +394,18 @@ impl Reconciler {
         }
 
         let marathon_tasks = want_tasks.len();
+        let horizon = Horizon::new(Utc::now(), self.max_clock_skew);
         let now = Stamp::now();
+        let mut removed_tasks = HashMap::new();
+        let mut removed_apps = HashMap::new();
+        for t in tombstones {
+            match t.kind {
+                KeyKind::Task(app, task) => removed_tasks.insert((app, task), t.mod_revision),
+                KeyKind::App(app) => removed_apps.insert(app, t.mod_revision),
+            };
+        }
+        let mut restored = 0usize;
+        let mut unfrozen = 0usize;
         let mut changes = Vec::new();
         let mut summary = Summary::default();
         let mut push = |kind: ChangeKind, change: PlannedChange| {
@@ -362,22 +419,39 @@ impl Reconciler {
         }
         for (key, mut want) in std::mem::take(&mut want_tasks) {
             match stored_tasks.remove(&key) {
-                None => push(
-                    ChangeKind::CreateTask,
-                    PlannedChange {
-                        change: ChangeKind::CreateTask,
-                        app_id: key.0,
-                        task_id: Some(key.1),
-                        record: to_json(&want),
-                        stored: None,
-                        op: Some(WriteOp {
-                            write: Write::PutTask(want),
-                            guard: Guard::Revision(0),
-                        }),
-                    },
-                ),
-                Some(have) if !records::same_task(&have.record, &want) => {
-                    want.updated_at = want.updated_at.max(have.record.updated_at.clone());
+                None => {
+                    // Absent, or a tombstone: a running task is restored over it at once.
+                    let guard = match removed_tasks.get(&key) {
+                        None => Guard::Revision(0),
+                        Some(&rev) if want.state.is_running() => {
+                            restored += 1;
+                            Guard::Revision(rev)
+                        }
+                        Some(_) => continue,
+                    };
+                    push(
+                        ChangeKind::CreateTask,
+                        PlannedChange {
+                            change: ChangeKind::CreateTask,
+                            app_id: key.0,
+                            task_id: Some(key.1),
+                            record: to_json(&want),
+                            stored: None,
+                            op: Some(WriteOp {
+                                write: Write::PutTask(want),
+                                guard,
+                            }),
+                        },
+                    );
+                }
+                Some(have)
+                    if !records::same_task(&have.record, &want)
+                        || horizon.is_beyond(&have.record.updated_at) =>
+                {
+                    if horizon.is_beyond(&have.record.updated_at) {
+                        unfrozen += 1;
+                    }
+                    want.updated_at = horizon.carried(want.updated_at, &have.record.updated_at);
                     push(
                         ChangeKind::UpdateTask,
                         PlannedChange {
@@ -410,7 +484,7 @@ impl Reconciler {
                             app_id,
                             task_id,
                             reason: "reconcile: not in Marathon".into(),
-                            at: now.clone().max(have.record.updated_at.clone()),
+                            at: horizon.carried(now.clone(), &have.record.updated_at),
                         },
                         guard: Guard::Revision(have.mod_revision),
                     }),
@@ -424,22 +498,38 @@ impl Reconciler {
         }
         for (app_id, mut want) in want_apps {
             match stored_apps.remove(&app_id) {
-                None => push(
-                    ChangeKind::CreateApp,
-                    PlannedChange {
-                        change: ChangeKind::CreateApp,
-                        app_id,
-                        task_id: None,
-                        record: to_json(&want),
-                        stored: None,
-                        op: Some(WriteOp {
-                            write: Write::PutApp(want),
-                            guard: Guard::Revision(0),
-                        }),
-                    },
-                ),
-                Some(have) if !records::same_app(&have.record, &want) => {
-                    want.updated_at = want.updated_at.max(have.record.updated_at.clone());
+                None => {
+                    // Absent, or a tombstone: a listed app is restored over it at once.
+                    let guard = match removed_apps.get(&app_id) {
+                        None => Guard::Revision(0),
+                        Some(&rev) => {
+                            restored += 1;
+                            Guard::Revision(rev)
+                        }
+                    };
+                    push(
+                        ChangeKind::CreateApp,
+                        PlannedChange {
+                            change: ChangeKind::CreateApp,
+                            app_id,
+                            task_id: None,
+                            record: to_json(&want),
+                            stored: None,
+                            op: Some(WriteOp {
+                                write: Write::PutApp(want),
+                                guard,
+                            }),
+                        },
+                    );
+                }
+                Some(have)
+                    if !records::same_app(&have.record, &want)
+                        || horizon.is_beyond(&have.record.updated_at) =>
+                {
+                    if horizon.is_beyond(&have.record.updated_at) {
+                        unfrozen += 1;
+                    }
+                    want.updated_at = horizon.carried(want.updated_at, &have.record.updated_at);
                     push(
                         ChangeKind::UpdateApp,
                         PlannedChange {
@@ -474,7 +564,7 @@ impl Reconciler {
                         write: Write::RemoveApp {
                             app_id,
                             reason: "reconcile: not in Marathon".into(),
-                            at: now.clone().max(have.record.updated_at.clone()),
+                            at: horizon.carried(now.clone(), &have.record.updated_at),
                         },
                         guard: Guard::Revision(have.mod_revision),
                     }),
@@ -482,6 +572,19 @@ impl Reconciler {
             );
         }
 
+        if restored > 0 {
+            tracing::info!(
+                restored,
+                "Marathon lists records that were removed recently; the plan restores them over their tombstones"
+            );
+        }
+        if unfrozen > 0 {
+            tracing::warn!(
+                records = unfrozen,
+                skew = %humantime::format_duration(self.max_clock_skew),
+                "stored records are stamped beyond the allowed clock skew; the plan gives them the listing's stamps"
+            );
+        }
         let stored_records = snapshot.tasks.len() + snapshot.apps.len();
         let delete_share = if stored_records == 0 {
             0.0

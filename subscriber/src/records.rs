@@ -4,7 +4,7 @@
 //! seen through a `status_update_event` and the same task seen in `GET /v2/apps` give equal
 //! records — which is what lets a reconcile of an in-sync registry write nothing.
 //!
-//! Port layout follows marathon-lb's recipe (`shared/spec/marathon.md` §4.2):
+//! Port layout follows marathon-lb's recipe:
 //! - host networking: the i-th port definition gets the i-th host port;
 //! - bridge / container networking: the port mappings, in order; only mappings that ask
 //!   for a host port consume one of the task's host ports;
@@ -17,6 +17,7 @@ use registry::{
     TaskState,
 };
 
+use crate::addresses::{self, TaskIp};
 use crate::marathon::{ids, model};
 
 /// The stamp of records whose Marathon time is unknown: any event beats it.
@@ -260,8 +261,9 @@ pub struct TaskFacts {
     pub host: String,
     /// The Mesos agent id.
     pub agent_id: Option<String>,
-    /// The task's own IPs.
-    pub task_ips: Vec<IpAddr>,
+    /// The task's own IPs, as Marathon tagged them (unusable ones are left out of the
+    /// record by [`task_record`]).
+    pub task_ips: Vec<TaskIp>,
     /// Host ports, in Marathon's order.
     pub host_ports: Vec<u16>,
     /// The app version the task was launched with.
@@ -315,7 +317,8 @@ pub fn task_ports(def: Option<&AppRecord>, host_ports: &[u16]) -> Vec<TaskPort> 
     out
 }
 
-/// The record of a task.
+/// The record of a task. Addresses no client can use are left out here (and logged; see
+/// [`crate::addresses`]), for events and the reconcile alike.
 pub fn task_record(
     facts: TaskFacts,
     def: Option<&AppRecord>,
@@ -329,9 +332,9 @@ pub fn task_record(
         app_id: facts.app_id,
         instance_id,
         agent_id: facts.agent_id.filter(|a| !a.is_empty()),
+        agent_ips: addresses::agent_ips(&facts.task_id, &facts.host, agent_ips),
+        task_ips: addresses::task_ips(&facts.task_id, facts.task_ips),
         host: facts.host,
-        agent_ips,
-        task_ips: facts.task_ips,
         ports,
         state: facts.state,
         health: facts.health,
@@ -377,7 +380,10 @@ pub fn facts_of(app_id: &AppId, task: &model::Task) -> Option<TaskFacts> {
         task_ips: task
             .ip_addresses
             .iter()
-            .filter_map(|i| i.ip_address.as_deref()?.parse().ok())
+            .filter_map(|i| {
+                let ip = i.ip_address.as_deref()?.parse().ok()?;
+                Some(TaskIp::new(ip, i.protocol.as_deref()))
+            })
             .collect(),
         host_ports: task
             .ports
@@ -429,7 +435,7 @@ mod tests {
 
     fn fixture(name: &str) -> serde_json::Value {
         let path = format!(
-            "{}/../../shared/fixtures/marathon/api/{name}",
+            "{}/../testdata/marathon/api/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("JSON")

@@ -71,6 +71,7 @@ impl Subscriber {
                 agents.clone(),
                 config.max_delete_share,
             )
+            .with_max_clock_skew(config.max_clock_skew)
             .after_queue(queue.clone()),
         );
         let intake = CancellationToken::new();
@@ -152,6 +153,7 @@ impl Subscriber {
                     leader_rx.clone(),
                     StreamConfig {
                         idle_timeout: config.sse_idle_timeout,
+                        max_clock_skew: config.max_clock_skew,
                         ..StreamConfig::default()
                     },
                     intake.clone(),
@@ -180,6 +182,7 @@ impl Subscriber {
             max_body: config.max_body,
             leader: leader_rx.clone(),
             source: config.source,
+            max_clock_skew: config.max_clock_skew,
         });
         let router = api::router(state);
         let stop = intake.clone();

@@ -29,6 +29,9 @@ pub struct StreamConfig {
     pub min_backoff: Duration,
     /// Longest reconnect delay.
     pub max_backoff: Duration,
+    /// Events stamped further than this ahead of this host's clock are dropped (see
+    /// [`events::check_clock`]).
+    pub max_clock_skew: Duration,
 }
 
 impl Default for StreamConfig {
@@ -37,6 +40,7 @@ impl Default for StreamConfig {
             idle_timeout: Duration::from_secs(60),
             min_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
+            max_clock_skew: events::DEFAULT_MAX_CLOCK_SKEW,
         }
     }
 }
@@ -149,7 +153,8 @@ async fn connect_and_read(
         for event in parser.push(&bytes) {
             let decoded = serde_json::from_slice(&event.data)
                 .map_err(events::DecodeError::from)
-                .and_then(|v| events::decode_value(v, event.event.as_deref()));
+                .and_then(|v| events::decode_value(v, event.event.as_deref()))
+                .and_then(|d| events::check_clock(d, chrono::Utc::now(), config.max_clock_skew));
             match decoded {
                 Ok(d) => {
                     let push = queue.push(Queued::new(d.label, d.event));
@@ -169,7 +174,7 @@ async fn connect_and_read(
                         .map(events::type_label)
                         .unwrap_or("unknown");
                     telemetry::event(label, "invalid");
-                    tracing::warn!(error = %e, "skipping an SSE event that does not decode");
+                    tracing::warn!(error = %e, "skipping an SSE event that does not decode or cannot be used");
                 }
             }
         }

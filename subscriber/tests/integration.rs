@@ -7,6 +7,7 @@ mod common;
 mod e2e;
 mod fixtures;
 mod fuzz_corpus;
+mod healing;
 mod marathon_client;
 mod reconcile;
 mod resilience;
