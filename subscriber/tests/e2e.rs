@@ -4,7 +4,6 @@
 
 use crate::common;
 
-
 use common::*;
 use marathon_sim::{AppSpec, MarathonVersion, Networking, PortSpec, SimConfig, Simulator};
 use registry::{Health, NetworkMode, TaskState};
