@@ -1,5 +1,7 @@
 //! The registry's error type.
 
+use tonic::Code;
+
 /// Everything that can go wrong in the registry.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -56,3 +58,100 @@ pub enum Error {
 
 /// The registry's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// True when the same request may succeed later unchanged: etcd or the connection is
+    /// unavailable, slow, between leaders or out of space — a condition of etcd that every
+    /// write shares. False when etcd refuses the request itself (too large, an invalid
+    /// argument) or the input is bad: repeating it can only fail again.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Etcd(etcd_client::Error::GRpcStatus(status)) => match status.code() {
+                Code::InvalidArgument | Code::OutOfRange | Code::Unimplemented => false,
+                // gRPC's own message limit (a request far over etcd's `--max-request-bytes`)
+                // is about this request; etcd's space quota ("database space exceeded")
+                // clears once an operator compacts and defragments.
+                Code::ResourceExhausted => !status.message().contains("larger than max"),
+                _ => true,
+            },
+            Error::Etcd(
+                etcd_client::Error::InvalidArgs(_)
+                | etcd_client::Error::InvalidUri(_)
+                | etcd_client::Error::InvalidMetadataValue(_)
+                | etcd_client::Error::Utf8Error(_),
+            ) => false,
+            Error::Etcd(_) | Error::Timeout(_) => true,
+            Error::InvalidAppId { .. }
+            | Error::InvalidTaskId { .. }
+            | Error::InvalidStamp(_)
+            | Error::InvalidPrefix(_)
+            | Error::Decode { .. }
+            | Error::SchemaTooNew { .. }
+            | Error::Config(_) => false,
+        }
+    }
+
+    /// The error in one short line: etcd's own message for an error etcd answered
+    /// (`etcdserver: request is too large`), else the whole error.
+    pub fn summary(&self) -> String {
+        match self {
+            Error::Etcd(etcd_client::Error::GRpcStatus(status)) => status.message().to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: Code, message: &str) -> Error {
+        Error::Etcd(etcd_client::Error::GRpcStatus(tonic::Status::new(
+            code, message,
+        )))
+    }
+
+    #[test]
+    fn errors_about_the_request_are_not_retried() {
+        let too_large = status(Code::InvalidArgument, "etcdserver: request is too large");
+        assert!(!too_large.is_retryable());
+        assert_eq!(too_large.summary(), "etcdserver: request is too large");
+        assert!(
+            !status(
+                Code::InvalidArgument,
+                "etcdserver: too many operations in txn request"
+            )
+            .is_retryable()
+        );
+        assert!(
+            !status(
+                Code::ResourceExhausted,
+                "grpc: received message larger than max (4194400 vs. 2097152)"
+            )
+            .is_retryable()
+        );
+        let bad_id = Error::InvalidTaskId {
+            id: "a/b".into(),
+            reason: "contains '/'",
+        };
+        assert!(!bad_id.is_retryable());
+    }
+
+    #[test]
+    fn errors_of_etcd_itself_are_retried() {
+        for (code, message) in [
+            (Code::Unavailable, "etcdserver: leader changed"),
+            (Code::Unavailable, "etcdserver: no leader"),
+            (Code::DeadlineExceeded, "context deadline exceeded"),
+            (Code::Unavailable, "etcdserver: request timed out"),
+            (
+                Code::ResourceExhausted,
+                "etcdserver: mvcc: database space exceeded",
+            ),
+            (Code::NotFound, "etcdserver: requested lease not found"),
+        ] {
+            assert!(status(code, message).is_retryable(), "{message}");
+        }
+        assert!(Error::Timeout(std::time::Duration::from_secs(5)).is_retryable());
+    }
+}

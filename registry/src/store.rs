@@ -94,6 +94,25 @@ pub enum Write {
     },
 }
 
+impl Write {
+    /// The size in bytes of the value this write stores (its encoded record or tombstone),
+    /// to refuse a record before etcd does: a guarded write ([`Guard::Newer`]) carries the
+    /// value four times in one request, which must stay under etcd's
+    /// `--max-request-bytes` (1.5 MiB by default).
+    pub fn encoded_len(&self) -> usize {
+        match self {
+            Write::PutTask(task) if task.state.is_terminal() => {
+                codec::encode_gone(task.state.as_str(), &task.updated_at).len()
+            }
+            Write::PutTask(task) => codec::encode_task(task).len(),
+            Write::PutApp(app) => codec::encode_app(app).len(),
+            Write::RemoveTask { reason, at, .. } | Write::RemoveApp { reason, at, .. } => {
+                codec::encode_gone(reason, at).len()
+            }
+        }
+    }
+}
+
 /// The condition under which a [`Write`] is applied; it is checked by etcd inside the
 /// transaction, so no reader-writer race can slip between check and write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,13 +2,14 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `POST /callback` | a Marathon event (any Content-Type, parsed as JSON): 200 once queued, 400 bad JSON, 422 unusable content, 413 too big, 503 queue full (a resync is scheduled) |
+//! | `POST /callback` | a Marathon event (any Content-Type, parsed as JSON): 200 once queued, 400 bad JSON, 422 unusable content, 413 a body over `--max-body` or a record over `--max-record-size`, 503 queue full (413 and 503 schedule a resync) |
 //! | `GET /cleanup` | the reconcile plan as JSON; changes nothing |
 //! | `POST /cleanup[?force=true]` | apply the plan; 409 when it removes too much without `force`, 502 when Marathon fails (nothing removed) |
 //! | `GET /v1/apps[?group=/g]`, `GET /v1/tasks[?app=/a]` | what etcd holds |
-//! | `GET /healthz`, `GET /metrics` | etcd and Marathon reachability; Prometheus metrics |
+//! | `GET /healthz`, `GET /metrics` | etcd and Marathon reachability, refused records; Prometheus metrics |
 //!
-//! `/callback` and `/cleanup` take the optional auth (bearer token, or Basic).
+//! `/callback` and `/cleanup` (GET and POST) take the optional auth: a bearer token (in the
+//! `Authorization` header or as `?token=`), or Basic.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,10 +27,11 @@ use tokio::sync::watch;
 
 use crate::config::Source;
 use crate::events;
-use crate::ingest::{IngestQueue, Queued};
+use crate::ingest::{self, IngestQueue, Queued};
 use crate::marathon::MarathonClient;
 use crate::reconcile::{ReconcileError, Reconciler, Resync};
 use crate::telemetry;
+use crate::writes::{self, WriteError, Writer};
 
 /// A callback body must arrive within this (a slow or stalled client gets 408 and its
 /// connection is closed, so it cannot hold a task and a buffer forever).
@@ -104,6 +106,8 @@ pub struct ApiState {
     pub reconciler: Arc<Reconciler>,
     /// The registry (read views, health).
     pub registry: Registry,
+    /// The writer (record size limit, refused records for health).
+    pub writer: Writer,
     /// Marathon (health).
     pub marathon: MarathonClient,
     /// Auth of /callback and /cleanup.
@@ -229,6 +233,28 @@ async fn callback(
         return (StatusCode::OK, axum::Json(json!({"status": "ignored"}))).into_response();
     }
     let label = decoded.label;
+    if let Some(write) = ingest::provisional_write(&decoded.event)
+        && let Err(WriteError::TooLarge { size, limit }) = state.writer.admit(&write)
+    {
+        telemetry::event(label, "refused");
+        // Marathon backs off from a callback URL that answers 4xx, dropping events.
+        state
+            .resync
+            .request("a callback whose record is too large was refused");
+        let (app, task) = writes::subject(&write);
+        let body = json!({
+            "error": format!(
+                "the record of {} would be {size} bytes, more than the {limit} allowed \
+                 (--max-record-size); nothing was written",
+                task.map_or_else(|| format!("app {app}"), |t| format!("task {t}"))
+            ),
+            "app": app.as_str(),
+            "task": task,
+            "size": size,
+            "limit": limit,
+        });
+        return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response();
+    }
     match state.queue.try_push(Queued::new(label, decoded.event)) {
         Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "accepted"}))).into_response(),
         Err(_) => {
@@ -254,6 +280,10 @@ fn reconcile_error(e: ReconcileError) -> Response {
         ReconcileError::Etcd(e) => {
             error(StatusCode::SERVICE_UNAVAILABLE, format!("etcd failed: {e}"))
         }
+        ReconcileError::Write(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("etcd failed some writes (the others were applied): {e}"),
+        ),
         ReconcileError::NeedsForce { ref plan, .. } => {
             let body = json!({ "error": e.to_string(), "plan": plan });
             (StatusCode::CONFLICT, axum::Json(body)).into_response()
@@ -361,11 +391,13 @@ async fn health(state: Arc<ApiState>) -> service::Health {
         Ok(Err(e)) => json!({"ok": false, "error": e.to_string()}),
         Err(_) => json!({"ok": false, "error": "no answer within 2s"}),
     };
+    let writes = state.writer.health();
     let status = if etcd["ok"] != true {
         // Nothing accepted can be written.
         service::HealthStatus::Down
-    } else if marathon["ok"] != true {
-        // Events still flow from callbacks; resyncs and app definitions wait.
+    } else if marathon["ok"] != true || writes.problem.is_some() {
+        // Events still flow from callbacks; resyncs and app definitions wait. Or records
+        // were refused (each alone: the others are written).
         service::HealthStatus::Degraded
     } else {
         service::HealthStatus::Ok
@@ -375,6 +407,7 @@ async fn health(state: Arc<ApiState>) -> service::Health {
         checks: json!({
             "etcd": etcd,
             "marathon": marathon,
+            "writes": writes.checks,
             "leader": *state.leader.borrow(),
             "source": state.source,
             "queue_depth": state.queue.depth(),

@@ -112,12 +112,13 @@ pub struct Config {
     #[arg(long = "max-delete-share", env = "HERALD_MAX_DELETE_SHARE", default_value = "0.5", value_parser = share)]
     pub max_delete_share: f64,
 
-    /// Bearer token required on /callback and /cleanup (`Authorization: Bearer <token>`,
-    /// or `?token=` on /callback, since Marathon cannot send headers).
+    /// Bearer token required on /callback and on GET and POST /cleanup (`Authorization:
+    /// Bearer <token>`, or `?token=<token>` on any of them, since Marathon cannot send
+    /// headers).
     #[arg(long = "api-token", env = "HERALD_API_TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
 
-    /// `user:password` accepted as HTTP Basic on /callback and /cleanup.
+    /// `user:password` accepted as HTTP Basic on /callback and on GET and POST /cleanup.
     #[arg(
         long = "api-credentials",
         env = "HERALD_API_CREDENTIALS",
@@ -137,6 +138,19 @@ pub struct Config {
     /// Largest accepted request body, in bytes (larger: 413).
     #[arg(long = "max-body", env = "HERALD_MAX_BODY", default_value = "1048576", value_parser = positive)]
     pub max_body: usize,
+
+    /// Largest record written to etcd, in bytes of its encoded value. A larger one is
+    /// refused, never retried: its callback gets 413, an SSE event is dropped, a reconcile
+    /// skips it (logged, counted, /healthz degraded). A guarded write sends the value four
+    /// times in one request: keep 4 × this well under etcd's --max-request-bytes (1.5 MiB
+    /// by default).
+    #[arg(long = "max-record-size", env = "HERALD_MAX_RECORD_SIZE", default_value = "262144", value_parser = positive)]
+    pub max_record_size: usize,
+
+    /// How long a shutdown keeps writing the events already accepted; what is left then is
+    /// logged and counted as dropped (the next reconcile restores it).
+    #[arg(long = "drain-timeout", env = "HERALD_DRAIN_TIMEOUT", default_value = "10s", value_parser = duration)]
+    pub drain_timeout: Duration,
 
     /// Elect one leader among the subscribers sharing this etcd (it runs the SSE stream
     /// and the periodic reconcile). `false`: this instance always leads.
@@ -218,6 +232,8 @@ impl std::fmt::Debug for Config {
             .field("queue_capacity", &self.queue_capacity)
             .field("write_concurrency", &self.write_concurrency)
             .field("max_body", &self.max_body)
+            .field("max_record_size", &self.max_record_size)
+            .field("drain_timeout", &self.drain_timeout)
             .field("election", &self.election)
             .field("election_ttl", &self.election_ttl)
             .field("tombstone_ttl", &self.tombstone_ttl)
@@ -237,6 +253,8 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8090");
         assert_eq!(c.source, Source::Sse);
         assert_eq!(c.max_delete_share, 0.5);
+        assert_eq!(c.max_record_size, crate::writes::DEFAULT_MAX_RECORD_SIZE);
+        assert_eq!(c.drain_timeout, crate::ingest::DEFAULT_DRAIN_TIMEOUT);
         assert_eq!(c.max_clock_skew, crate::events::DEFAULT_MAX_CLOCK_SKEW);
         assert_eq!(c.election_name(), "/herald/election/subscriber");
         let c = Config::try_parse_from([

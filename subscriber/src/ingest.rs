@@ -17,16 +17,20 @@
 //! the same events) never undo a newer state. Health writes are read-modify-write and use
 //! [`Guard::Revision`] instead, retried on conflict.
 //!
-//! Nothing accepted is lost: a batch whose writes fail (etcd down) is retried until it
-//! succeeds; meanwhile the queue fills and callbacks get 503 (and a resync is scheduled).
+//! No event stalls the others: writes go through [`Writer`], which refuses a record that is
+//! too large (or that etcd refuses) on its own, without retrying it, while the rest of the
+//! batch lands. Events whose writes failed in a way that may clear (etcd down, a timeout)
+//! are retried with backoff, alongside the events that arrive meanwhile; while etcd is down
+//! the queue fills and callbacks get 503 (and a resync is scheduled). A shutdown stops
+//! taking events and writes what was accepted, for up to the drain timeout; what it cannot
+//! write is logged and counted (`outcome="dropped"`).
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use registry::{AppId, Guard, Health, Outcome, Registry, Scope, Snapshot, Stamp, Write, WriteOp};
+use registry::{AppId, Guard, Health, Outcome, Scope, Snapshot, Stamp, Write, WriteOp};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -37,6 +41,7 @@ use crate::marathon::ids;
 use crate::reconcile::Resync;
 use crate::records::{self, TaskFacts};
 use crate::telemetry;
+use crate::writes::{WriteError, Writer};
 
 /// Events taken from the queue at once.
 pub const MAX_BATCH: usize = 4096;
@@ -45,8 +50,12 @@ pub const MAX_BATCH: usize = 4096;
 const MAX_ATTEMPTS: u8 = 5;
 /// Remembered health verdicts at most.
 const MAX_MEMO: usize = 131_072;
-/// How long a shutdown waits for the queue to drain into etcd.
-const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
+/// First delay before events are retried after a failure that may clear.
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+/// Longest delay between retries.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Default of `--drain-timeout`: how long a shutdown keeps writing accepted events.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A decoded event waiting for the handler.
 #[derive(Clone, Debug)]
@@ -242,134 +251,207 @@ fn task_key(write: &Write) -> Option<(AppId, String)> {
     }
 }
 
-fn shard_of(write: &Write, shards: usize) -> usize {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    match write {
-        Write::PutTask(t) => (&t.app_id, &t.task_id).hash(&mut h),
-        Write::RemoveTask {
-            app_id, task_id, ..
-        } => (app_id, task_id).hash(&mut h),
-        Write::PutApp(a) => a.app_id.hash(&mut h),
-        Write::RemoveApp { app_id, .. } => app_id.hash(&mut h),
+/// The facts a status event gives about its task.
+fn facts_of(s: &StatusUpdate, health: Health) -> TaskFacts {
+    TaskFacts {
+        app_id: s.app_id.clone(),
+        task_id: s.task_id.clone(),
+        state: s.state.clone(),
+        host: s.host.clone(),
+        agent_id: s.agent_id.clone(),
+        task_ips: s.task_ips.clone(),
+        host_ports: s.host_ports.clone(),
+        version: s.version.clone(),
+        health,
     }
-    (h.finish() % shards as u64) as usize
+}
+
+/// The record an event writes, as far as the event alone tells: the app definition and the
+/// agent's addresses only add to a task record. Lets the callback path refuse an event
+/// whose record is too large before accepting it ([`Writer::admit`]).
+pub fn provisional_write(event: &Event) -> Option<Write> {
+    match event {
+        Event::Status(s) if records::is_stored(&s.state) => Some(Write::PutTask(
+            records::task_record(facts_of(s, Health::Unknown), None, Vec::new(), s.at.clone()),
+        )),
+        Event::AppChanged { definition, at } => {
+            let mut record = definition.record.clone();
+            record.updated_at = at.clone();
+            Some(Write::PutApp(record))
+        }
+        _ => None,
+    }
 }
 
 /// The event handler (one per process).
 pub struct Handler {
-    registry: Registry,
+    writer: Writer,
     catalog: Catalog,
     agents: AgentResolver,
     resync: Resync,
     memo: HealthMemo,
     /// The app version last written per app (to write each app record once per version).
     written_apps: HashMap<AppId, String>,
-    write_concurrency: usize,
+    drain_timeout: Duration,
 }
 
 impl Handler {
-    /// A handler writing to `registry`.
+    /// A handler writing through `writer`; a shutdown keeps writing accepted events for up
+    /// to `drain_timeout`.
     pub fn new(
-        registry: Registry,
+        writer: Writer,
         catalog: Catalog,
         agents: AgentResolver,
         resync: Resync,
-        write_concurrency: usize,
+        drain_timeout: Duration,
     ) -> Self {
         Handler {
-            registry,
+            writer,
             catalog,
             agents,
             resync,
             memo: HealthMemo::default(),
             written_apps: HashMap::new(),
-            write_concurrency: write_concurrency.max(1),
+            drain_timeout,
         }
     }
 
-    /// Drains the queue until it closes or `shutdown` fires; then applies what is still
-    /// queued (for up to 10 s) and returns.
+    /// Drains the queue until it closes or `shutdown` fires; then writes what was accepted
+    /// until the drain timeout (counted from `shutdown`) and returns. Events not written by
+    /// then are logged and counted as dropped.
     pub async fn run(mut self, queue: QueueReceiver, shutdown: CancellationToken) {
         let QueueReceiver { mut rx, progress } = queue;
-        let mut buf = Vec::with_capacity(MAX_BATCH);
-        let mut retry: Vec<Queued> = Vec::new();
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            if shutdown.is_cancelled() {
-                break;
+        // Fires `drain_timeout` after `shutdown`: whatever is still being written then is
+        // given up.
+        let expired = CancellationToken::new();
+        let timer = tokio::spawn({
+            let (shutdown, expired, limit) =
+                (shutdown.clone(), expired.clone(), self.drain_timeout);
+            async move {
+                shutdown.cancelled().await;
+                tokio::time::sleep(limit).await;
+                expired.cancel();
             }
-            if retry.is_empty() {
-                tokio::select! {
-                    n = rx.recv_many(&mut buf, MAX_BATCH) => {
-                        if n == 0 {
-                            break;
+        });
+        let mut buf = Vec::with_capacity(MAX_BATCH);
+        // Events to handle again (etcd failed in a way that may clear), not before `retry_at`.
+        let mut retry: Vec<Queued> = Vec::new();
+        let mut retry_at = tokio::time::Instant::now();
+        let mut backoff = MIN_BACKOFF;
+        // The types of the events of a batch the drain timeout cut short.
+        let mut dropped: Vec<&'static str> = Vec::new();
+        loop {
+            let due = !retry.is_empty();
+            let batch = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep_until(retry_at), if due => {
+                    let mut batch = std::mem::take(&mut retry);
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(q) => batch.push(q),
+                            Err(_) => break,
                         }
                     }
-                    _ = shutdown.cancelled() => break,
+                    batch
                 }
-            } else {
-                while buf.len() < MAX_BATCH {
-                    match rx.try_recv() {
-                        Ok(q) => buf.push(q),
-                        Err(_) => break,
+                // New events do not wait for the retries' backoff.
+                n = rx.recv_many(&mut buf, MAX_BATCH) => {
+                    if n == 0 {
+                        break;
                     }
+                    std::mem::take(&mut buf)
                 }
-            }
-            let mut batch = std::mem::take(&mut retry);
-            batch.append(&mut buf);
+            };
             telemetry::queue_depth(rx.len());
-            let had_retries = batch.iter().any(|q| q.attempt > 0);
+            let retrying = batch.iter().any(|q| q.attempt > 0);
             let taken = batch.len();
-            retry = self.handle_batch(batch, &shutdown).await;
+            let labels: Vec<&'static str> = batch.iter().map(|q| q.label).collect();
+            let again = tokio::select! {
+                again = self.handle_batch(batch) => again,
+                _ = expired.cancelled() => {
+                    dropped = labels;
+                    break;
+                }
+            };
             progress
                 .handled
-                .fetch_add((taken - retry.len()) as u64, Ordering::SeqCst);
-            if !retry.is_empty() && had_retries {
-                // Retries that failed again: do not spin.
+                .fetch_add((taken - again.len()) as u64, Ordering::SeqCst);
+            if again.is_empty() {
+                if retrying {
+                    backoff = MIN_BACKOFF;
+                }
+                continue;
+            }
+            if retrying {
+                // Retries that failed again: wait longer.
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+            if retry.is_empty() {
+                retry_at = tokio::time::Instant::now() + backoff;
+            }
+            retry.extend(again);
+        }
+        // Shutting down: write what was accepted, until the drain timeout.
+        rx.close();
+        let mut pending = retry;
+        pending.append(&mut buf);
+        while let Ok(q) = rx.try_recv() {
+            pending.push(q);
+        }
+        if !pending.is_empty() && !expired.is_cancelled() {
+            tracing::info!(
+                events = pending.len(),
+                "writing the accepted events before exit"
+            );
+        }
+        let mut backoff = MIN_BACKOFF;
+        while !pending.is_empty() && !expired.is_cancelled() {
+            let rest = pending.split_off(pending.len().min(MAX_BATCH));
+            let batch = std::mem::replace(&mut pending, rest);
+            let taken = batch.len();
+            let labels: Vec<&'static str> = batch.iter().map(|q| q.label).collect();
+            let mut again = tokio::select! {
+                again = self.handle_batch(batch) => again,
+                _ = expired.cancelled() => {
+                    dropped.extend(labels);
+                    break;
+                }
+            };
+            progress
+                .handled
+                .fetch_add((taken - again.len()) as u64, Ordering::SeqCst);
+            if !again.is_empty() {
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
-                    _ = shutdown.cancelled() => break,
+                    _ = expired.cancelled() => {}
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            } else {
-                backoff = Duration::from_millis(100);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
+            again.append(&mut pending);
+            pending = again;
         }
-        // Shutting down: apply what was accepted, within a deadline.
-        rx.close();
-        while let Ok(q) = rx.try_recv() {
-            buf.push(q);
-        }
-        retry.append(&mut buf);
-        if !retry.is_empty() {
-            tracing::info!(events = retry.len(), "applying queued events before exit");
-            let drain = CancellationToken::new();
-            let guard = drain.clone();
-            let timer = tokio::spawn(async move {
-                tokio::time::sleep(DRAIN_DEADLINE).await;
-                guard.cancel();
-            });
-            let taken = retry.len();
-            let left = self.handle_batch(retry, &drain).await;
-            progress
-                .handled
-                .fetch_add((taken - left.len()) as u64, Ordering::SeqCst);
-            timer.abort();
-            if !left.is_empty() {
-                tracing::warn!(
-                    events = left.len(),
-                    "events not written before exit; the next reconcile restores them"
-                );
+        timer.abort();
+        dropped.extend(pending.iter().map(|q| q.label));
+        if !dropped.is_empty() {
+            tracing::warn!(
+                events = dropped.len(),
+                drain_timeout = ?self.drain_timeout,
+                "accepted events not known to be written by the drain timeout; the next reconcile restores what is missing"
+            );
+            let mut by_type: BTreeMap<&'static str, usize> = BTreeMap::new();
+            for label in dropped {
+                *by_type.entry(label).or_default() += 1;
+            }
+            for (label, n) in by_type {
+                telemetry::events_dropped(label, n);
             }
         }
     }
 
-    /// Handles one batch; returns the events to handle again.
-    pub async fn handle_batch(
-        &mut self,
-        batch: Vec<Queued>,
-        shutdown: &CancellationToken,
-    ) -> Vec<Queued> {
+    /// Handles one batch; returns the events to handle again (a write failed in a way that
+    /// may clear, etcd could not be read, a health write conflicted).
+    async fn handle_batch(&mut self, batch: Vec<Queued>) -> Vec<Queued> {
         self.warm_caches(&batch).await;
         let mut plan = Plan::default();
         let mut dispositions = Vec::with_capacity(batch.len());
@@ -393,13 +475,22 @@ impl Handler {
             };
             dispositions.push(d);
         }
-        let outcomes = match self.apply(plan.ops, shutdown).await {
-            Some(o) => o,
-            None => {
-                // Shutting down with etcd unreachable: hand everything back.
-                return batch;
+        let app_writes: Vec<(usize, AppId)> = plan
+            .ops
+            .iter()
+            .enumerate()
+            .filter_map(|(i, op)| match &op.write {
+                Write::PutApp(app) => Some((i, app.app_id.clone())),
+                _ => None,
+            })
+            .collect();
+        let results = self.writer.apply(plan.ops).await;
+        for (i, app) in app_writes {
+            if let Some(Err(WriteError::Unavailable(_))) = results.get(i) {
+                // Not written (yet): the next event of the app, or its retry, writes it.
+                self.written_apps.remove(&app);
             }
-        };
+        }
         let mut retry = Vec::new();
         for (q, d) in batch.into_iter().zip(dispositions) {
             let outcome = match d {
@@ -412,11 +503,26 @@ impl Handler {
                     continue;
                 }
                 Disposition::Writes(ops) => {
-                    let got: Vec<Outcome> = ops
-                        .iter()
-                        .filter_map(|&i| outcomes.get(i).copied())
-                        .collect();
-                    if got.contains(&Outcome::Written) {
+                    let mut got = Vec::with_capacity(ops.len());
+                    let (mut refused, mut unavailable) = (false, false);
+                    for result in ops.iter().filter_map(|&i| results.get(i)) {
+                        match result {
+                            Ok(outcome) => got.push(*outcome),
+                            Err(WriteError::Unavailable(_)) => unavailable = true,
+                            // Logged and counted by the writer; the other writes went on.
+                            Err(_) => refused = true,
+                        }
+                    }
+                    if unavailable {
+                        retry.push(Queued {
+                            attempt: q.attempt.saturating_add(1),
+                            ..q
+                        });
+                        continue;
+                    }
+                    if refused {
+                        "refused"
+                    } else if got.contains(&Outcome::Written) {
                         "written"
                     } else if got.contains(&Outcome::Conflict) {
                         if matches!(q.event, Event::Health(_)) && q.attempt < MAX_ATTEMPTS {
@@ -500,17 +606,7 @@ impl Handler {
         };
         let agent_ips = self.agents.resolve(&s.host).await;
         let record = records::task_record(
-            TaskFacts {
-                app_id: s.app_id.clone(),
-                task_id: s.task_id.clone(),
-                state: s.state.clone(),
-                host: s.host.clone(),
-                agent_id: s.agent_id.clone(),
-                task_ips: s.task_ips.clone(),
-                host_ports: s.host_ports.clone(),
-                version: s.version.clone(),
-                health,
-            },
+            facts_of(s, health),
             def.as_ref().map(|d| &d.record),
             agent_ips,
             updated_at,
@@ -531,7 +627,7 @@ impl Handler {
     /// The app's stored tasks, read once per batch.
     async fn listing<'p>(&self, app: &AppId, plan: &'p mut Plan) -> Option<&'p Snapshot> {
         if !plan.listings.contains_key(app) {
-            match self.registry.list(&Scope::App(app.clone())).await {
+            match self.writer.registry().list(&Scope::App(app.clone())).await {
                 Ok(s) => {
                     plan.listings.insert(app.clone(), s);
                 }
@@ -657,63 +753,4 @@ impl Handler {
         plan.listings.remove(app);
         Disposition::Writes(ops)
     }
-
-    /// Applies `ops` in up to `write_concurrency` concurrent `apply` calls (writes to one
-    /// key stay in one call, in order). Retries failed calls until they succeed; `None`
-    /// when `shutdown` fires first.
-    async fn apply(&self, ops: Vec<WriteOp>, shutdown: &CancellationToken) -> Option<Vec<Outcome>> {
-        let total = ops.len();
-        if total == 0 {
-            return Some(Vec::new());
-        }
-        let shards = self
-            .write_concurrency
-            .min(total.div_ceil(registry_txn_ops()))
-            .max(1);
-        let mut groups: Vec<Vec<(usize, WriteOp)>> = (0..shards).map(|_| Vec::new()).collect();
-        for (i, op) in ops.into_iter().enumerate() {
-            groups[shard_of(&op.write, shards)].push((i, op));
-        }
-        let mut outcomes = vec![Outcome::Unchanged; total];
-        let mut backoff = Duration::from_millis(50);
-        loop {
-            let started = std::time::Instant::now();
-            let results = futures::future::join_all(groups.iter().map(|group| {
-                let ops: Vec<WriteOp> = group.iter().map(|(_, op)| op.clone()).collect();
-                self.registry.apply(ops)
-            }))
-            .await;
-            let mut failed = Vec::new();
-            let mut error = None;
-            for (group, result) in groups.into_iter().zip(results) {
-                match result {
-                    Ok(got) => {
-                        for ((i, _), o) in group.iter().zip(got) {
-                            outcomes[*i] = o;
-                        }
-                    }
-                    Err(e) => {
-                        error = Some(e);
-                        failed.push(group);
-                    }
-                }
-            }
-            telemetry::etcd_write(started.elapsed(), error.is_none());
-            let Some(error) = error else {
-                return Some(outcomes);
-            };
-            tracing::warn!(%error, pending = failed.iter().map(Vec::len).sum::<usize>(), retry_in = ?backoff, "etcd write failed; retrying");
-            groups = failed;
-            tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
-                _ = shutdown.cancelled() => return None,
-            }
-            backoff = (backoff * 2).min(Duration::from_secs(2));
-        }
-    }
-}
-
-/// Operations per etcd transaction (the registry splits bigger batches).
-fn registry_txn_ops() -> usize {
-    128
 }

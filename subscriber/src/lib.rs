@@ -19,6 +19,7 @@
 //! - [`reconcile`]: plan and apply the difference between Marathon and etcd.
 //! - [`leader`]: etcd election; the leader streams SSE and runs the periodic reconcile.
 //! - [`stream`]: the SSE client loop.
+//! - [`writes`]: etcd writes with failures isolated per record (size limit, error classes).
 //! - [`api`]: the HTTP routes. [`config`]: flags. [`server`]: wiring and shutdown.
 //! - [`telemetry`]: metric names.
 
@@ -36,6 +37,7 @@ pub mod records;
 pub mod server;
 pub mod stream;
 pub mod telemetry;
+pub mod writes;
 
 pub use config::{Config, Source};
 pub use server::Subscriber;

@@ -43,6 +43,7 @@ use crate::ingest::IngestQueue;
 use crate::marathon::{MarathonClient, MarathonError};
 use crate::records;
 use crate::telemetry;
+use crate::writes::{WriteError, Writer};
 
 /// Requests for a resync, from anywhere (a full callback queue, an SSE reconnect, an app
 /// definition Marathon could not give). Requests made while one is pending coalesce.
@@ -91,6 +92,9 @@ pub enum ReconcileError {
     /// Marathon failed: nothing was planned, nothing deleted.
     #[error("{0}")]
     Marathon(#[from] MarathonError),
+    /// etcd failed writes in a way that may clear (the rest of the plan was applied).
+    #[error("etcd: {0}")]
+    Write(WriteError),
     /// Too many deletions without `force`.
     #[error(
         "the plan removes {deletes} of {records} records ({:.0}%), more than the allowed {:.0}%; \
@@ -244,6 +248,9 @@ pub struct ReconcileReport {
     pub conflicts: usize,
     /// Removals held back (too many, no force).
     pub withheld_deletes: usize,
+    /// Writes refused for good: the record is over `--max-record-size`, or etcd refused it
+    /// (logged, counted, reported on `/healthz`).
+    pub refused: usize,
     /// Milliseconds the run took.
     pub duration_ms: u64,
 }
@@ -251,6 +258,7 @@ pub struct ReconcileReport {
 /// Plans and applies reconciles; one at a time per process.
 pub struct Reconciler {
     registry: Registry,
+    writer: Writer,
     client: MarathonClient,
     catalog: Catalog,
     agents: AgentResolver,
@@ -296,14 +304,15 @@ fn to_json<T: Serialize>(value: &T) -> Option<serde_json::Value> {
 impl Reconciler {
     /// A reconciler.
     pub fn new(
-        registry: Registry,
+        writer: Writer,
         client: MarathonClient,
         catalog: Catalog,
         agents: AgentResolver,
         max_delete_share: f64,
     ) -> Self {
         Reconciler {
-            registry,
+            registry: writer.registry().clone(),
+            writer,
             client,
             catalog,
             agents,
@@ -657,35 +666,31 @@ impl Reconciler {
                 "reconcile would remove more than the allowed share of records; removals withheld (POST /cleanup?force=true applies them)"
             );
         }
-        let outcomes = if ops.is_empty() {
-            Vec::new()
-        } else {
-            let t = Instant::now();
-            let result = self.registry.apply(ops).await;
-            telemetry::etcd_write(t.elapsed(), result.is_ok());
-            match result {
-                Ok(o) => o,
-                Err(e) => {
-                    telemetry::reconcile_run("failed");
-                    return Err(e.into());
-                }
-            }
-        };
+        // One record etcd refuses is skipped (logged, counted); the rest is applied.
+        let results = self.writer.apply(ops).await;
         let mut written = 0;
         let mut conflicts = 0;
-        for (kind, outcome) in kinds.iter().zip(&outcomes) {
-            match outcome {
-                Outcome::Written => {
+        let mut refused = 0;
+        let mut unavailable = None;
+        for (kind, result) in kinds.iter().zip(&results) {
+            match result {
+                Ok(Outcome::Written) => {
                     written += 1;
                     telemetry::reconcile_changes(kind.label(), 1);
                 }
-                Outcome::Conflict => conflicts += 1,
-                _ => {}
+                Ok(Outcome::Conflict) => conflicts += 1,
+                Ok(_) => {}
+                Err(e @ WriteError::Unavailable(_)) => unavailable = Some(e.clone()),
+                Err(_) => refused += 1,
             }
+        }
+        if let Some(e) = unavailable {
+            telemetry::reconcile_run("failed");
+            return Err(ReconcileError::Write(e));
         }
         telemetry::reconcile_run(if withheld > 0 {
             "withheld"
-        } else if outcomes.is_empty() {
+        } else if results.is_empty() {
             "in_sync"
         } else {
             "applied"
@@ -695,6 +700,7 @@ impl Reconciler {
             written,
             conflicts,
             withheld_deletes: withheld,
+            refused,
             duration_ms: started.elapsed().as_millis() as u64,
         };
         if report.planned.total() > 0 {

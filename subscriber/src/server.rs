@@ -2,7 +2,8 @@
 //!
 //! Shutdown is two-phase: first the intake stops (the HTTP server finishes its requests,
 //! the SSE stream closes, the election resigns, the callback registration is removed),
-//! then the handler applies what was already accepted and exits.
+//! then the handler writes what was already accepted, for up to `--drain-timeout`, and
+//! exits (counting what it could not write).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use crate::marathon::{MarathonClient, MarathonError};
 use crate::reconcile::{self, Reconciler, Resync};
 use crate::stream::{self, StreamConfig};
 use crate::telemetry;
+use crate::writes::Writer;
 
 /// A running subscriber.
 pub struct Subscriber {
@@ -63,9 +65,14 @@ impl Subscriber {
         let agents = AgentResolver::new(config.agent_dns_ttl);
         let resync = Resync::default();
         let (queue, rx) = IngestQueue::new(config.queue_capacity);
+        let writer = Writer::new(
+            registry.clone(),
+            config.max_record_size,
+            config.write_concurrency,
+        );
         let reconciler = Arc::new(
             Reconciler::new(
-                registry.clone(),
+                writer.clone(),
                 marathon.clone(),
                 catalog.clone(),
                 agents.clone(),
@@ -79,11 +86,11 @@ impl Subscriber {
         let mut intake_tasks = Vec::new();
 
         let handler = Handler::new(
-            registry.clone(),
+            writer.clone(),
             catalog,
             agents,
             resync.clone(),
-            config.write_concurrency,
+            config.drain_timeout,
         );
         let handler_task = tokio::spawn(handler.run(rx, handler_stop.clone()));
 
@@ -177,6 +184,7 @@ impl Subscriber {
             resync: resync.clone(),
             reconciler,
             registry,
+            writer,
             marathon,
             auth: ApiAuth::new(config.api_token.clone(), config.api_credentials.clone()),
             max_body: config.max_body,
@@ -224,7 +232,8 @@ impl Subscriber {
         self.resync.request(reason);
     }
 
-    /// Stops gracefully: intake first, then the handler drains what was accepted.
+    /// Stops gracefully: intake first, then the handler writes what was accepted (for up to
+    /// `--drain-timeout`).
     pub async fn stop(self) {
         self.intake.cancel();
         for task in self.intake_tasks {

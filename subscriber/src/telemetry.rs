@@ -5,7 +5,8 @@
 //! |---|---|---|
 //! | `herald_subscriber_events_total` | counter | `type` (known Marathon type or `unknown`), `outcome` |
 //! | `herald_subscriber_etcd_write_seconds` | histogram | — (one `apply` call) |
-//! | `herald_subscriber_etcd_write_errors_total` | counter | — |
+//! | `herald_subscriber_etcd_write_errors_total` | counter | `class` (`retryable`: etcd unavailable, slow, between leaders — retried with backoff; `permanent`: etcd refused the request — its writes are tried one by one) |
+//! | `herald_subscriber_records_refused_total` | counter | `reason` (`too_large`: over `--max-record-size`, never sent; `etcd`: etcd refused the write alone) |
 //! | `herald_subscriber_queue_depth` | gauge | — |
 //! | `herald_subscriber_reconcile_runs_total` | counter | `result` (`applied`, `in_sync`, `failed`, `withheld`, `refused`) |
 //! | `herald_subscriber_reconcile_changes_total` | counter | `change` (`create_task`, `update_task`, `remove_task`, `create_app`, `update_app`, `remove_app`) |
@@ -16,7 +17,9 @@
 //!
 //! Event outcomes: `written`, `unchanged`, `stale` (an older event than what is stored),
 //! `conflict`, `ignored` (a type or state Herald does not act on), `not_an_app` (a pod or a
-//! deleted app), `invalid` (4xx), `rejected` (queue full, 503), `failed`.
+//! deleted app), `invalid` (4xx), `rejected` (queue full, 503), `refused` (a record of the
+//! event was refused: too large, or etcd refused it), `dropped` (accepted, but not written
+//! before the shutdown's drain timeout).
 
 use std::time::Duration;
 
@@ -26,12 +29,29 @@ pub fn event(label: &'static str, outcome: &'static str) {
         .increment(1);
 }
 
-/// Records one `Registry::apply` call.
-pub fn etcd_write(elapsed: Duration, ok: bool) {
+/// Records one `Registry::apply` call and, when it failed, the class of its error.
+pub fn etcd_write(elapsed: Duration, error: Option<&registry::Error>) {
     metrics::histogram!("herald_subscriber_etcd_write_seconds").record(elapsed.as_secs_f64());
-    if !ok {
-        metrics::counter!("herald_subscriber_etcd_write_errors_total").increment(1);
+    if let Some(e) = error {
+        let class = if e.is_retryable() {
+            "retryable"
+        } else {
+            "permanent"
+        };
+        metrics::counter!("herald_subscriber_etcd_write_errors_total", "class" => class)
+            .increment(1);
     }
+}
+
+/// Counts a record refused for good (`too_large` or `etcd`).
+pub fn record_refused(reason: &'static str) {
+    metrics::counter!("herald_subscriber_records_refused_total", "reason" => reason).increment(1);
+}
+
+/// Counts `n` accepted events of type `label` dropped at shutdown.
+pub fn events_dropped(label: &'static str, n: usize) {
+    metrics::counter!("herald_subscriber_events_total", "type" => label, "outcome" => "dropped")
+        .increment(n as u64);
 }
 
 /// Sets the queue depth.

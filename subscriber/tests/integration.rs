@@ -9,5 +9,6 @@ mod fixtures;
 mod fuzz_corpus;
 mod healing;
 mod marathon_client;
+mod poison;
 mod reconcile;
 mod resilience;
