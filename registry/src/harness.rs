@@ -58,7 +58,10 @@ pub fn skip(test: &str, reason: &str) {
             .open(&path)
             .and_then(|mut f| writeln!(f, "{line}"));
         if let Err(e) = written {
-            eprintln!("could not record the skip in {}: {e}", Path::new(&path).display());
+            eprintln!(
+                "could not record the skip in {}: {e}",
+                Path::new(&path).display()
+            );
         }
     }
 }

@@ -286,10 +286,7 @@ async fn app_events_store_and_remove_apps_with_their_tasks() {
 #[tokio::test]
 async fn every_fixture_event_is_accepted_or_ignored() {
     let (_etcd, _registry, _sim, sub) = setup(&[]).await;
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/marathon/events"
-    );
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/marathon/events");
     let mut n = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

@@ -57,7 +57,10 @@ async fn etcd_sigkilled_during_a_stream_of_1000_events_per_second_loses_nothing(
     };
     let (published, (down, up)) = tokio::join!(stream(&sim, "/stream", RATE, 8), outage);
     let during = published_between(&published, down, up);
-    assert!(during > 0, "events were published while etcd was down: {during} slices");
+    assert!(
+        during > 0,
+        "events were published while etcd was down: {during} slices"
+    );
     assert!(
         published.last().is_some_and(|t| *t > up),
         "events were published after etcd came back"
@@ -159,7 +162,10 @@ async fn a_three_member_cluster_losing_its_leader_mid_stream_loses_no_record() {
     };
     let (published, killed) = tokio::join!(stream(&sim, "/ha", RATE, 6), failover);
     let after = published_between(&published, killed, tokio::time::Instant::now());
-    assert!(after > 0, "events were published after the leader member died");
+    assert!(
+        after > 0,
+        "events were published after the leader member died"
+    );
     let new_leader = cluster.leader().await.unwrap();
     assert_ne!(new_leader, leader, "a new leader was elected");
     // The test reads through the survivors (the binaries were given all three).

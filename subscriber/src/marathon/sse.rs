@@ -340,10 +340,7 @@ mod tests {
 
     #[test]
     fn fixtures_parse() {
-        let dir = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../testdata/marathon/events"
-        );
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/marathon/events");
         for (file, want) in [
             ("sse_stream_v0.11_docs.txt", 3),
             ("sse_stream_data_only_v0.9_docs.txt", 2),

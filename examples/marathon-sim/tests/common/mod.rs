@@ -239,7 +239,10 @@ impl Sse {
             match tokio::time::timeout_at(deadline, self.read_frame()).await {
                 Ok(true) => out.extend(self.queue.drain(..)),
                 Ok(false) | Err(_) => {
-                    panic!("{} of {n} heartbeats before the stream ended or timed out", self.heartbeats)
+                    panic!(
+                        "{} of {n} heartbeats before the stream ended or timed out",
+                        self.heartbeats
+                    )
                 }
             }
         }
