@@ -38,7 +38,7 @@ pub struct ZoneTask {
     pub running: bool,
     /// The health-check verdict.
     pub health: Health,
-    /// The task's own addresses, those a client can use ([`addresses::usable`]).
+    /// The task's own addresses, those a client can use ([`registry::addresses::is_usable`]).
     pub task_ips: Box<[IpAddr]>,
     /// The agent's addresses, those a client can use.
     pub agent_ips: Box<[IpAddr]>,

@@ -1,15 +1,17 @@
 //! Herald's registry: the one contract shared by the subscriber, the DNS server and
 //! guestutils.
 //!
-//! It owns three things and nothing else knows them:
+//! It owns four things and nothing else knows them:
 //! - the **record schema** ([`TaskRecord`], [`AppRecord`]), versioned by [`SCHEMA_VERSION`];
 //! - the **etcd key layout** ([`KeyLayout`]), under a configurable prefix;
+//! - the **address rule** ([`addresses`]): which IPs a record may hold and a reader may serve;
 //! - **typed operations** over etcd: guarded batched writes ([`Registry::apply`]), prefix
 //!   listings with their revision ([`Registry::list`]) and a resumable watch
 //!   ([`Registry::watch`]) that turns etcd's raw events into [`Change`]s.
 //!
 //! See `registry/README.md` for the layout with examples and the versioning rules.
 
+pub mod addresses;
 mod codec;
 mod config;
 mod endpoints;

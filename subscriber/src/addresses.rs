@@ -2,11 +2,12 @@
 //! what no client can use, for events and the reconcile alike ([`crate::records::task_record`]
 //! calls it). Each address left out is logged with the task it came from.
 //!
-//! Left out: the unspecified addresses (`0.0.0.0`, `::`), the IPv4 broadcast address, multicast
-//! (`224.0.0.0/4`, `ff00::/8`), IPv4 addresses written as IPv6 (`::ffff:a.b.c.d`), and an
-//! address whose family contradicts the `protocol` Marathon tagged it with (`IPv4` on an IPv6
-//! address or the reverse: one of the two is wrong, and a wrong A/AAAA answer is worse than
-//! none). An empty agent host has no address to give.
+//! Left out: what the registry's address rule refuses ([`registry::addresses`]: the
+//! unspecified addresses, the IPv4 broadcast address, multicast, IPv4 addresses written as
+//! IPv6), and, Marathon's own case, an address whose family contradicts the `protocol`
+//! Marathon tagged it with (`IPv4` on an IPv6 address or the reverse: one of the two is
+//! wrong, and a wrong A/AAAA answer is worse than none). An empty agent host has no address
+//! to give.
 
 use std::net::IpAddr;
 
@@ -59,18 +60,9 @@ impl From<IpAddr> for TaskIp {
 /// Why no client can use `ip` tagged `family`; `None` when it is usable.
 pub fn unusable(ip: IpAddr, family: Option<Family>) -> Option<&'static str> {
     match (ip, family) {
-        (IpAddr::V4(_), Some(Family::V6)) => return Some("an IPv4 address tagged IPv6"),
-        (IpAddr::V6(_), Some(Family::V4)) => return Some("an IPv6 address tagged IPv4"),
-        _ => {}
-    }
-    match ip {
-        IpAddr::V4(v4) if v4.is_unspecified() => Some("the unspecified address"),
-        IpAddr::V4(v4) if v4.is_broadcast() => Some("the broadcast address"),
-        IpAddr::V4(v4) if v4.is_multicast() => Some("a multicast address"),
-        IpAddr::V6(v6) if v6.is_unspecified() => Some("the unspecified address"),
-        IpAddr::V6(v6) if v6.is_multicast() => Some("a multicast address"),
-        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => Some("an IPv4 address written as IPv6"),
-        _ => None,
+        (IpAddr::V4(_), Some(Family::V6)) => Some("an IPv4 address tagged IPv6"),
+        (IpAddr::V6(_), Some(Family::V4)) => Some("an IPv6 address tagged IPv4"),
+        _ => registry::addresses::unusable(ip),
     }
 }
 
@@ -116,34 +108,6 @@ mod tests {
     }
 
     #[test]
-    fn addresses_no_client_can_use_are_unusable() {
-        for bad in [
-            "0.0.0.0",
-            "255.255.255.255",
-            "224.0.0.1",
-            "239.255.255.250",
-            "::",
-            "ff02::1",
-            "ff05::1:3",
-            "::ffff:10.0.0.7",
-        ] {
-            assert!(unusable(ip(bad), None).is_some(), "{bad}");
-        }
-        for good in [
-            "10.0.0.7",
-            "172.17.0.2",
-            "192.0.2.255",
-            "223.255.255.254",
-            "127.0.0.1",
-            "fd01:b::1:8000:2",
-            "2001:db8::1",
-            "::1",
-        ] {
-            assert_eq!(unusable(ip(good), None), None, "{good}");
-        }
-    }
-
-    #[test]
     fn an_address_must_match_its_protocol_tag() {
         assert_eq!(Family::parse("IPv4"), Some(Family::V4));
         assert_eq!(Family::parse("ipv6"), Some(Family::V6));
@@ -152,6 +116,9 @@ mod tests {
         assert!(unusable(ip("10.0.0.1"), Some(Family::V6)).is_some());
         assert_eq!(unusable(ip("10.0.0.1"), Some(Family::V4)), None);
         assert_eq!(unusable(ip("fd00::1"), Some(Family::V6)), None);
+        // A matching tag does not make an address the registry's rule refuses usable.
+        assert!(unusable(ip("0.0.0.0"), Some(Family::V4)).is_some());
+        assert!(unusable(ip("ff02::1"), Some(Family::V6)).is_some());
     }
 
     #[test]
