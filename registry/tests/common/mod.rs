@@ -3,9 +3,8 @@
 
 use std::time::Duration;
 
-use herald_registry::{
-    AppId, AppRecord, Health, NetworkMode, Stamp, TaskRecord, TaskState, Watch, WatchEvent,
-};
+use herald_registry::harness::records;
+use herald_registry::{AppRecord, Stamp, TaskRecord, TaskState, Watch, WatchEvent};
 
 pub fn stamp(secs: u32) -> Stamp {
     Stamp::parse(&format!(
@@ -16,33 +15,21 @@ pub fn stamp(secs: u32) -> Stamp {
     .unwrap()
 }
 
+/// A task of `app` on agent `agent-S1` at 127.0.0.11, in `state`, stamped `at` seconds.
 pub fn task(app: &str, id: &str, state: TaskState, at: u32) -> TaskRecord {
-    TaskRecord {
-        app_id: AppId::parse(app).unwrap(),
-        task_id: id.to_string(),
-        instance_id: None,
-        agent_id: Some("agent-S1".into()),
-        host: "127.0.0.11".into(),
-        agent_ips: vec!["127.0.0.11".parse().unwrap()],
-        task_ips: vec![],
-        ports: vec![],
-        state,
-        health: Health::Unknown,
-        app_version: None,
-        updated_at: stamp(at),
-    }
+    records::task(app, id, "127.0.0.11")
+        .agent_id("agent-S1")
+        .state(state)
+        .at(stamp(at))
+        .build()
 }
 
+/// An app with host networking, versioned and stamped `at` seconds.
 pub fn app(id: &str, at: u32) -> AppRecord {
-    AppRecord {
-        app_id: AppId::parse(id).unwrap(),
-        version: stamp(at).to_string(),
-        ports: vec![],
-        networking: NetworkMode::Host,
-        labels: Default::default(),
-        health_checks: false,
-        updated_at: stamp(at),
-    }
+    records::app(id)
+        .version(&stamp(at).to_string())
+        .at(stamp(at))
+        .build()
 }
 
 /// The next watch event, or a panic after 20 s.

@@ -1,21 +1,15 @@
-//! Throwaway etcd servers for tests (feature `test-harness`): a real `/usr/bin/etcd` on free
-//! loopback ports with its data on tmpfs, killed when dropped.
-//!
-//! ```no_run
-//! # async fn demo() -> anyhow::Result<()> {
-//! let etcd = herald_registry::harness::EtcdServer::start().await?;
-//! let registry = etcd.registry().await?;
-//! # Ok(()) }
-//! ```
+//! Throwaway etcd servers: a real `/usr/bin/etcd` on free loopback ports with its data on
+//! tmpfs, killed when dropped.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::config::EtcdArgs;
 use crate::error::{Error, Result};
 use crate::store::Registry;
+
+use super::{KillOnDrop, free_port};
 
 /// How long a member may take to answer after start.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -33,39 +27,6 @@ pub fn etcd_binary() -> PathBuf {
     }
 }
 
-/// A free TCP port on 127.0.0.1 (bound, read back and released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
-}
-
-/// The file `test.sh` collects skipped checks in (one `SKIPPED: <test>: <reason>` line each).
-pub const SKIP_FILE_VAR: &str = "HERALD_SKIP_FILE";
-
-/// Says that a check could not run here and why: prints `SKIPPED: <test>: <reason>` and, when
-/// `$HERALD_SKIP_FILE` is set (`test.sh` sets it), appends the same line there, so the run's
-/// summary counts and repeats it. The caller then returns: a skip is never a silent pass.
-pub fn skip(test: &str, reason: &str) {
-    let line = format!("SKIPPED: {test}: {reason}");
-    eprintln!("{line}");
-    if let Some(path) = std::env::var_os(SKIP_FILE_VAR) {
-        use std::io::Write as _;
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| writeln!(f, "{line}"));
-        if let Err(e) = written {
-            eprintln!(
-                "could not record the skip in {}: {e}",
-                Path::new(&path).display()
-            );
-        }
-    }
-}
-
 /// Extra settings for a test server.
 #[derive(Clone, Debug, Default)]
 pub struct EtcdSpec {
@@ -75,13 +36,13 @@ pub struct EtcdSpec {
     pub tls: bool,
 }
 
-/// One etcd member process.
+/// One etcd member process, killed on drop before its data dir is removed.
 struct Member {
+    child: Option<KillOnDrop>,
     name: String,
     client_port: u16,
     peer_port: u16,
     data_dir: tempfile::TempDir,
-    child: Option<Child>,
     tls: bool,
     args: Vec<String>,
 }
@@ -154,15 +115,13 @@ impl Member {
                 etcd_binary().display()
             ))
         })?;
-        self.child = Some(child);
+        self.child = Some(KillOnDrop::new(child));
         Ok(())
     }
 
+    /// SIGKILL, and wait until the process is gone (dropping the child does both).
     fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.child = None;
     }
 
     fn signal(&self, signal: &str) {
@@ -179,12 +138,6 @@ impl Member {
             Some(child) => !matches!(child.try_wait(), Ok(None)),
             None => true,
         }
-    }
-}
-
-impl Drop for Member {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 
@@ -358,105 +311,5 @@ async fn wait_ready(members: &mut [&mut Member], endpoints: &[String]) -> Result
             )));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// A throwaway certificate authority for TLS tests, made with the `openssl` command (Debian's
-/// `openssl` package): `ca.pem` and `ca.key` in a directory, and certificates it issues there.
-pub struct TestCa {
-    dir: PathBuf,
-}
-
-impl TestCa {
-    /// Creates the CA (`ca.pem`, `ca.key`) in `dir`.
-    pub fn new(dir: &Path) -> Result<Self> {
-        let ca = TestCa {
-            dir: dir.to_path_buf(),
-        };
-        ca.openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=herald-test-ca",
-        ])?;
-        Ok(ca)
-    }
-
-    /// Issues `{name}.pem` and `{name}.key` for `subject` (such as `/CN=127.0.0.1`) with
-    /// OpenSSL extension lines (such as `subjectAltName=IP:127.0.0.1` and
-    /// `extendedKeyUsage=serverAuth`).
-    pub fn issue(&self, name: &str, subject: &str, extensions: &str) -> Result<()> {
-        let (key, csr, pem, ext) = (
-            format!("{name}.key"),
-            format!("{name}.csr"),
-            format!("{name}.pem"),
-            format!("{name}.ext"),
-        );
-        std::fs::write(self.dir.join(&ext), extensions)
-            .map_err(|e| Error::Config(format!("cannot write {ext}: {e}")))?;
-        self.openssl(&[
-            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj", subject,
-        ])?;
-        self.openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            &pem,
-            "-days",
-            "2",
-            "-extfile",
-            &ext,
-        ])
-    }
-
-    /// The CA certificate.
-    pub fn ca(&self) -> PathBuf {
-        self.dir.join("ca.pem")
-    }
-
-    /// The certificate issued as `name`.
-    pub fn cert(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.pem"))
-    }
-
-    /// The private key issued as `name`.
-    pub fn key(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.key"))
-    }
-
-    fn openssl(&self, args: &[&str]) -> Result<()> {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(&self.dir)
-            .output()
-            .map_err(|e| {
-                Error::Config(format!(
-                    "cannot run openssl ({e}); install Debian's openssl"
-                ))
-            })?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(Error::Config(format!(
-                "openssl {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )))
-        }
     }
 }
