@@ -423,10 +423,9 @@ mod tests {
 
     /// A task of `app` without ports on agent `x-S1` (canonical names end in `-s1`).
     fn task(app: &str, id: &str, ip: &str) -> TaskRecord {
-        TaskRecord {
-            agent_id: Some("x-S1".into()),
-            ..crate::test_support::task(app, id, ip, &[])
-        }
+        registry::harness::records::task(app, id, ip)
+            .agent_id("x-S1")
+            .build()
     }
 
     fn ptr_targets(index: &ZoneIndex, ip: &str) -> Vec<String> {

@@ -255,7 +255,8 @@ impl Naming {
 
 #[cfg(test)]
 mod tests {
-    use registry::{AppId, Stamp, TaskRecord, TaskState};
+    use registry::TaskRecord;
+    use registry::harness::records;
 
     use super::*;
     use crate::task::Interner;
@@ -268,20 +269,10 @@ mod tests {
     }
 
     fn record() -> TaskRecord {
-        TaskRecord {
-            app_id: AppId::parse("/web").unwrap(),
-            task_id: "web.1".into(),
-            instance_id: None,
-            agent_id: Some("x-S1".into()),
-            host: "10.0.0.5".into(),
-            agent_ips: vec!["10.0.0.5".parse().unwrap()],
-            task_ips: vec!["172.17.0.2".parse().unwrap()],
-            ports: vec![],
-            state: TaskState::Running,
-            health: Health::Unknown,
-            app_version: None,
-            updated_at: Stamp::now(),
-        }
+        records::task("/web", "web.1", "10.0.0.5")
+            .agent_id("x-S1")
+            .task_ips(&["172.17.0.2"])
+            .build()
     }
 
     fn task() -> ZoneTask {

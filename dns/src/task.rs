@@ -199,31 +199,21 @@ impl Interner {
 
 #[cfg(test)]
 mod tests {
-    use registry::{AppId, Stamp, TaskPort, TaskState};
+    use registry::TaskPort;
+    use registry::harness::records;
 
     use super::*;
 
     fn record(id: &str, agent: &str) -> TaskRecord {
-        TaskRecord {
-            app_id: AppId::parse("/web").unwrap(),
-            task_id: id.into(),
-            instance_id: None,
-            agent_id: Some(agent.into()),
-            host: "10.0.0.5".into(),
-            agent_ips: vec!["10.0.0.5".parse().unwrap()],
-            task_ips: vec![],
-            ports: vec![TaskPort {
-                name: Some("Http_Main".into()),
+        records::task("/web", id, "10.0.0.5")
+            .agent_id(agent)
+            .ports(vec![TaskPort {
                 protocols: vec![Protocol::Tcp, Protocol::Udp],
-                container_port: Some(80),
-                host_port: None,
                 service_port: Some(10000),
-            }],
-            state: TaskState::Running,
-            health: Health::Healthy,
-            app_version: None,
-            updated_at: Stamp::now(),
-        }
+                ..records::port("Http_Main", Some(80), None)
+            }])
+            .health(Health::Healthy)
+            .build()
     }
 
     #[test]

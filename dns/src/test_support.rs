@@ -9,7 +9,8 @@ use std::sync::Arc;
 use arc_swap::ArcSwapOption;
 use hickory_proto::op::Message;
 use hickory_proto::rr::Name;
-use registry::{AppId, Change, Health, Protocol, Stamp, TaskPort, TaskRecord, TaskState};
+use registry::harness::records;
+use registry::{Change, TaskRecord};
 
 use crate::answer::ZoneConfig;
 use crate::handler::DnsHandler;
@@ -45,29 +46,15 @@ pub fn naming() -> Naming {
 /// A running host-networking task on agent `...-S3` (its canonical names end in `-s3`),
 /// with named TCP ports on host ports.
 pub fn task(app: &str, id: &str, agent_ip: &str, ports: &[(&str, u16)]) -> TaskRecord {
-    TaskRecord {
-        app_id: AppId::parse(app).expect("a valid app id"),
-        task_id: id.into(),
-        instance_id: None,
-        agent_id: Some("2f3a9d0c-1111-4d7e-8a3b-5c2b1f0e9d77-S3".into()),
-        host: agent_ip.into(),
-        agent_ips: vec![agent_ip.parse().expect("an IP address")],
-        task_ips: vec![],
-        ports: ports
-            .iter()
-            .map(|(name, port)| TaskPort {
-                name: Some(name.to_string()),
-                protocols: vec![Protocol::Tcp],
-                container_port: None,
-                host_port: Some(*port),
-                service_port: None,
-            })
-            .collect(),
-        state: TaskState::Running,
-        health: Health::Unknown,
-        app_version: None,
-        updated_at: Stamp::now(),
-    }
+    records::task(app, id, agent_ip)
+        .agent_id("2f3a9d0c-1111-4d7e-8a3b-5c2b1f0e9d77-S3")
+        .ports(
+            ports
+                .iter()
+                .map(|(name, port)| records::port(name, None, Some(*port)))
+                .collect(),
+        )
+        .build()
 }
 
 /// A handler for [`zone_config`]'s zone without upstreams, answering from `zone` (`None`:

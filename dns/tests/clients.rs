@@ -4,10 +4,10 @@
 
 use crate::common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use common::{Herald, dig_at, etcd_with, eventually, free_port, task};
-use registry::harness::EtcdServer;
+use common::{Herald, dig_at, etcd_with, task};
+use registry::harness::{EtcdServer, KillOnDrop, WAIT, eventually, free_port};
 
 const ZONE: &str = "$ORIGIN svc.test.
 $TTL 60
@@ -20,19 +20,12 @@ web IN A 10.0.0.2
 
 /// knotd serving svc.test on a free loopback port, stopped on drop.
 struct Knot {
-    child: Child,
+    _child: KillOnDrop,
     port: u16,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Knot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_knot() -> Knot {
+async fn start_knot() -> Knot {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let d = dir.path().display();
@@ -44,18 +37,20 @@ zone:\n  - domain: svc.test\n    file: {d}/svc.test.zone\n    journal-content: n
     );
     let conf_path = dir.path().join("knot.conf");
     std::fs::write(&conf_path, conf).unwrap();
-    let child = Command::new("/usr/sbin/knotd")
-        .arg("-c")
-        .arg(&conf_path)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = KillOnDrop::spawn(
+        Command::new("/usr/sbin/knotd")
+            .arg("-c")
+            .arg(&conf_path)
+            .stdout(Stdio::null()),
+    )
+    .unwrap();
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
-    eventually("knotd answers", || {
+    eventually("knotd answers", WAIT, async || {
         dig_at(addr, &["web.svc.test", "A"]).contains("10.0.0.1")
-    });
+    })
+    .await;
     Knot {
-        child,
+        _child: child,
         port,
         _dir: dir,
     }
@@ -63,10 +58,10 @@ zone:\n  - domain: svc.test\n    file: {d}/svc.test.zone\n    journal-content: n
 
 #[tokio::test]
 async fn forwards_names_outside_the_zone_to_a_real_upstream() {
-    let knot = start_knot();
+    let knot = start_knot().await;
     let etcd = EtcdServer::start().await.unwrap();
     let upstream = format!("127.0.0.1:{}", knot.port);
-    let herald = Herald::start(&etcd, &["--upstream", &upstream]);
+    let herald = Herald::start(&etcd, &["--upstream", &upstream]).await;
     let out = herald.answers(&["web.svc.test", "A"]);
     assert_eq!(out, vec!["10.0.0.1", "10.0.0.2"]);
     let nx = herald.dig(&["nope.svc.test", "A"]);
@@ -75,13 +70,14 @@ async fn forwards_names_outside_the_zone_to_a_real_upstream() {
 
 #[tokio::test]
 async fn clients_outside_the_recursion_acl_are_refused() {
-    let knot = start_knot();
+    let knot = start_knot().await;
     let (etcd, _) = etcd_with(vec![task("/web", "web.t1", "127.0.0.9", &[])]).await;
     let upstream = format!("127.0.0.1:{}", knot.port);
     let herald = Herald::start(
         &etcd,
         &["--upstream", &upstream, "--allow-recursion", "10.0.0.0/8"],
-    );
+    )
+    .await;
     let out = herald.dig(&["web.svc.test", "A"]);
     assert!(out.contains("status: REFUSED"), "{out}");
     let own = herald.answers(&["web.marathon.mesos", "A"]);
@@ -114,7 +110,7 @@ async fn glibc_resolves_through_herald() {
         free_port() % 250 + 1
     );
     let listen = format!("{ip}:53");
-    let herald = Herald::start_on(&ip, &etcd, &["--dns-listen", &listen], &[]);
+    let herald = Herald::start_on(&ip, &etcd, &["--dns-listen", &listen], &[]).await;
     let dir = tempfile::tempdir().unwrap();
     let resolv = dir.path().join("resolv.conf");
     std::fs::write(

@@ -3,8 +3,8 @@
 
 use crate::common;
 
-use common::{Herald, answers, etcd_with, eventually, eventually_within, put, task};
-use registry::harness::EtcdServer;
+use common::{Herald, answers, etcd_with, put, task};
+use registry::harness::{EtcdServer, WAIT, eventually};
 use registry::{Stamp, Write, WriteOp};
 
 #[tokio::test]
@@ -16,7 +16,7 @@ async fn mesos_dns_names_answer_over_udp_and_tcp() {
         &[("http", 31000), ("admin", 31001)],
     );
     let (etcd, registry) = etcd_with(vec![api.clone()]).await;
-    let herald = Herald::start(&etcd, &[]);
+    let herald = Herald::start(&etcd, &[]).await;
     let h = herald_dns::names::task_hash("prod_web_api.t1");
     let canonical = format!("api-web-prod-{h}-s3");
 
@@ -109,9 +109,10 @@ async fn mesos_dns_names_answer_over_udp_and_tcp() {
         )],
     )
     .await;
-    eventually("second task served", || {
+    eventually("second task served", WAIT, async || {
         herald.answers(&["api-web-prod.marathon.mesos", "A"]).len() == 2
-    });
+    })
+    .await;
     let remove = WriteOp::newer(Write::RemoveTask {
         app_id: api.app_id.clone(),
         task_id: api.task_id.clone(),
@@ -119,9 +120,10 @@ async fn mesos_dns_names_answer_over_udp_and_tcp() {
         at: Stamp::now(),
     });
     registry.apply(vec![remove]).await.unwrap();
-    eventually("first task gone", || {
+    eventually("first task gone", WAIT, async || {
         herald.answers(&["api-web-prod.marathon.mesos", "A"]) == vec!["127.0.0.8"]
-    });
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -137,10 +139,11 @@ async fn big_answers_truncate_over_udp_and_come_whole_over_tcp() {
         })
         .collect();
     let (etcd, _) = etcd_with(tasks).await;
-    let herald = Herald::start(&etcd, &[]);
-    eventually("all tasks loaded", || {
+    let herald = Herald::start(&etcd, &[]).await;
+    eventually("all tasks loaded", WAIT, async || {
         herald.answers(&["+tcp", "big.marathon.mesos", "A"]).len() == 80
-    });
+    })
+    .await;
     let udp = herald.dig(&["+noedns", "+ignore", "big.marathon.mesos", "A"]);
     assert!(udp.contains(" tc"), "TC set over UDP without EDNS: {udp}");
     let tcp = herald.answers(&["+tcp", "_big._tcp.marathon.mesos", "SRV"]);
@@ -156,7 +159,8 @@ async fn http_api_matches_mesos_dns_and_hides_secrets() {
         &etcd,
         &[],
         &[("HERALD_ETCD_PASSWORD", "s3cret-pw")],
-    );
+    )
+    .await;
     let hosts: serde_json::Value =
         serde_json::from_str(&herald.get("/v1/hosts/web.marathon.mesos")).unwrap();
     assert_eq!(
@@ -189,11 +193,12 @@ async fn http_api_matches_mesos_dns_and_hides_secrets() {
 #[tokio::test]
 async fn keeps_answering_and_reports_staleness_while_etcd_is_down() {
     let (mut etcd, _) = etcd_with(vec![task("/web", "web.t1", "127.0.0.9", &[])]).await;
-    let herald = Herald::start(&etcd, &[]);
+    let herald = Herald::start(&etcd, &[]).await;
     etcd.kill();
-    eventually("healthz degraded", || {
+    eventually("healthz degraded", WAIT, async || {
         herald.get("/healthz").contains("\"degraded\"")
-    });
+    })
+    .await;
     let a = herald.answers(&["web.marathon.mesos", "A"]);
     assert_eq!(a, vec!["127.0.0.9"]);
     assert!(
@@ -208,13 +213,16 @@ async fn keeps_answering_and_reports_staleness_while_etcd_is_down() {
 #[tokio::test]
 async fn a_frozen_etcd_degrades_then_recovers_by_itself() {
     let (etcd, registry) = etcd_with(vec![task("/web", "web.t1", "127.0.0.9", &[])]).await;
-    let herald = Herald::start(&etcd, &[]);
+    let herald = Herald::start(&etcd, &[]).await;
     etcd.freeze();
     let frozen = std::time::Instant::now();
     let minute = std::time::Duration::from_secs(60);
-    eventually_within(minute, "healthz degraded while etcd is frozen", || {
-        herald.get("/healthz").contains("\"degraded\"")
-    });
+    eventually(
+        "healthz degraded while etcd is frozen",
+        minute,
+        async || herald.get("/healthz").contains("\"degraded\""),
+    )
+    .await;
     let mut answered = 0;
     while frozen.elapsed() < std::time::Duration::from_secs(20) {
         let a = herald.answers(&["web.marathon.mesos", "A"]);
@@ -225,10 +233,15 @@ async fn a_frozen_etcd_degrades_then_recovers_by_itself() {
     assert!(answered > 5);
     etcd.thaw();
     put(&registry, vec![task("/web", "web.t2", "127.0.0.10", &[])]).await;
-    eventually_within(minute, "recovered: ok and the new task served", || {
-        let a = herald.answers(&["web.marathon.mesos", "A"]);
-        herald.get("/healthz").contains("\"ok\"") && a == vec!["127.0.0.10", "127.0.0.9"]
-    });
+    eventually(
+        "recovered: ok and the new task served",
+        minute,
+        async || {
+            let a = herald.answers(&["web.marathon.mesos", "A"]);
+            herald.get("/healthz").contains("\"ok\"") && a == vec!["127.0.0.10", "127.0.0.9"]
+        },
+    )
+    .await;
 }
 
 /// Mesos-DNS's own fixture (§5.1/§5.3): `liquor-store` on a container network, ports
@@ -253,7 +266,7 @@ async fn mesos_dns_liquor_store_vectors() {
         });
     }
     let (etcd, _) = etcd_with(vec![t]).await;
-    let herald = Herald::start(&etcd, &[]);
+    let herald = Herald::start(&etcd, &[]).await;
     let srv = herald.answers(&["+additional", "_liquor-store._tcp.marathon.mesos", "SRV"]);
     assert_eq!(
         srv,
@@ -272,11 +285,11 @@ async fn mesos_dns_liquor_store_vectors() {
     let udp = herald.answers(&["_liquor-store._udp.marathon.mesos", "SRV"]);
     assert!(udp.is_empty());
     // IPSources [host]: the agent address instead.
-    let host_only = Herald::start(&etcd, &["--ip-sources", "host"]);
+    let host_only = Herald::start(&etcd, &["--ip-sources", "host"]).await;
     let a = host_only.answers(&["liquor-store.marathon.mesos", "A"]);
     assert_eq!(a, vec!["127.0.0.11"]);
     // The legacy dotted form, when asked for.
-    let legacy = Herald::start(&etcd, &["--legacy-names"]);
+    let legacy = Herald::start(&etcd, &["--legacy-names"]).await;
     let a = legacy.answers(&["liquor-store.marathon.mesos", "A"]);
     assert_eq!(a, vec!["127.3.0.1"]);
 }
@@ -314,7 +327,7 @@ async fn fast_path_answers_are_byte_identical_to_the_slow_path() {
     let web = task("/web", "web.t1", "127.0.0.9", &[("http", 31500)]);
     let (etcd, registry) = etcd_with(vec![web]).await;
     // One DNS thread, so the second query surely meets the first one's cache.
-    let herald = Herald::start(&etcd, &["--threads", "1"]);
+    let herald = Herald::start(&etcd, &["--threads", "1"]).await;
     let cases = [
         ("WeB.marathon.mesos", 1, true),
         ("web.marathon.mesos", 28, false),
@@ -335,13 +348,14 @@ async fn fast_path_answers_are_byte_identical_to_the_slow_path() {
     }
     // A change invalidates cached answers.
     put(&registry, vec![task("/web", "web.t2", "127.0.0.10", &[])]).await;
-    eventually("new task visible through the cache", || {
+    eventually("new task visible through the cache", WAIT, async || {
         let answer = exchange(
             herald.dns,
             &raw_query(0x3333, "web.marathon.mesos", 1, false),
         );
         u16::from_be_bytes([answer[6], answer[7]]) == 2
-    });
+    })
+    .await;
 }
 
 /// The A records of a raw response, in order.
@@ -365,7 +379,7 @@ async fn address_answers_rotate_from_one_udp_answer_to_the_next() {
     for (flags, rotates) in [(&[][..], true), (&["--fixed-order"][..], false)] {
         let mut args = vec!["--threads", "1"];
         args.extend_from_slice(flags);
-        let herald = Herald::start(&etcd, &args);
+        let herald = Herald::start(&etcd, &args).await;
         for edns in [false, true] {
             let firsts: Vec<String> = (0..6u16)
                 .map(|id| {
@@ -414,7 +428,7 @@ async fn address_answers_rotate_from_one_udp_answer_to_the_next() {
 #[tokio::test]
 async fn an_unknown_edns_version_gets_badvers() {
     let (etcd, _) = etcd_with(vec![task("/web", "web.t1", "127.0.0.9", &[])]).await;
-    let herald = Herald::start(&etcd, &[]);
+    let herald = Herald::start(&etcd, &[]).await;
     for transport in ["+notcp", "+tcp"] {
         // RFC 6891 6.1.3: BADVERS, with an OPT of the highest version we know (0).
         let out = herald.dig(&[
@@ -445,7 +459,7 @@ fn cookie_query(id: u16, name: &str, cookie: [u8; 8]) -> Vec<u8> {
 #[tokio::test]
 async fn queries_with_fresh_cookies_are_answered_from_the_cache() {
     let (etcd, _) = etcd_with(vec![task("/web", "web.t1", "127.0.0.9", &[])]).await;
-    let herald = Herald::start(&etcd, &["--threads", "1"]);
+    let herald = Herald::start(&etcd, &["--threads", "1"]).await;
     let first = exchange(herald.dns, &cookie_query(1, "web.marathon.mesos", [1; 8]));
     let message = hickory_proto::op::Message::from_vec(&first).unwrap();
     assert_eq!(a_records_in_order(&first), ["127.0.0.9"]);
@@ -473,7 +487,7 @@ async fn queries_with_fresh_cookies_are_answered_from_the_cache() {
 async fn refused_answers_keep_the_opt_record() {
     let etcd = EtcdServer::start().await.unwrap();
     // Loopback is outside this recursion ACL: names outside the zone get REFUSED.
-    let herald = Herald::start(&etcd, &["--allow-recursion", "10.0.0.0/8"]);
+    let herald = Herald::start(&etcd, &["--allow-recursion", "10.0.0.0/8"]).await;
     for transport in ["+notcp", "+tcp"] {
         let out = herald.dig(&[transport, "+edns=0", "web.svc.test", "A"]);
         assert!(out.contains("status: REFUSED"), "{transport}: {out}");
@@ -504,7 +518,7 @@ async fn addresses_no_client_can_use_are_never_served() {
     none.task_ips = ips(&["ff02::1", "239.1.2.3"]);
     let (etcd, _) = etcd_with(vec![mixed, none]).await;
     // Loopback outside the recursion ACL: reverse names that are not Herald's get REFUSED.
-    let herald = Herald::start(&etcd, &["--allow-recursion", "10.0.0.0/8"]);
+    let herald = Herald::start(&etcd, &["--allow-recursion", "10.0.0.0/8"]).await;
     let dig = |name: &str, qtype: &str| herald.answers(&["+additional", name, qtype]);
     assert_eq!(dig("mixed.marathon.mesos", "A"), ["127.0.0.41"]);
     assert_eq!(dig("mixed.marathon.slave.mesos", "A"), ["127.0.0.40"]);

@@ -222,7 +222,8 @@ async fn the_server_answers_hostile_packets_and_keeps_serving() {
     let herald = Herald::start(
         &etcd,
         &["--threads", "1", "--allow-recursion", "10.0.0.0/8"],
-    );
+    )
+    .await;
     for (what, packet, expected) in hostile() {
         let reply = udp_exchange(herald.dns, &packet);
         match expected {

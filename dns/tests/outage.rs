@@ -4,8 +4,8 @@
 
 use crate::common;
 
-use common::{Herald, answers, etcd_with, eventually, task};
-use registry::harness::EtcdServer;
+use common::{Herald, answers, etcd_with, task};
+use registry::harness::{EtcdServer, WAIT, eventually};
 
 #[tokio::test]
 async fn started_without_etcd_it_forwards_and_fails_the_zone_until_the_first_load() {
@@ -13,7 +13,7 @@ async fn started_without_etcd_it_forwards_and_fails_the_zone_until_the_first_loa
     // The upstream: a second herald-dns serving another zone from its own etcd, started
     // before the first etcd stops (so that it cannot take that etcd's port).
     let (upstream_etcd, _) = etcd_with(vec![task("/db", "db.t1", "127.0.0.30", &[])]).await;
-    let upstream = Herald::start(&upstream_etcd, &["--domain", "upstream.test"]);
+    let upstream = Herald::start(&upstream_etcd, &["--domain", "upstream.test"]).await;
     etcd.kill();
 
     let upstream_flag = upstream.dns.to_string();
@@ -23,11 +23,12 @@ async fn started_without_etcd_it_forwards_and_fails_the_zone_until_the_first_loa
         &["--upstream", &upstream_flag],
         &[],
     );
-    eventually("zone names get SERVFAIL", || {
+    eventually("zone names get SERVFAIL", WAIT, async || {
         herald
             .dig(&["web.marathon.mesos", "A"])
             .contains("status: SERVFAIL")
-    });
+    })
+    .await;
     // Over UDP and TCP, with the query's OPT kept; the apex and reverse names too.
     for transport in ["+notcp", "+tcp"] {
         let out = herald.dig(&[transport, "+edns=0", "web.marathon.mesos", "A"]);
@@ -54,14 +55,20 @@ async fn started_without_etcd_it_forwards_and_fails_the_zone_until_the_first_loa
     assert!(health.contains("\"index_loaded\":false"), "{health}");
 
     etcd.restart().await.unwrap();
-    eventually("the zone is served after the first load", || {
-        herald.answers(&["web.marathon.mesos", "A"]) == ["127.0.0.9"]
-    });
+    eventually(
+        "the zone is served after the first load",
+        WAIT,
+        async || herald.answers(&["web.marathon.mesos", "A"]) == ["127.0.0.9"],
+    )
+    .await;
     let soa = herald.dig(&["mesos", "SOA"]);
     assert!(soa.contains("status: NOERROR"), "{soa}");
     let ptr = herald.dig(&["+short", "-x", "127.0.0.9"]);
     assert!(ptr.contains("web-"), "{ptr}");
-    eventually("healthz ok", || herald.get("/healthz").contains("\"ok\""));
+    eventually("healthz ok", WAIT, async || {
+        herald.get("/healthz").contains("\"ok\"")
+    })
+    .await;
     let out = herald.answers(&["db.marathon.upstream.test"]);
     assert_eq!(out, vec!["127.0.0.30"]);
 }
@@ -78,15 +85,17 @@ async fn with_password_auth_and_no_etcd_it_still_listens() {
         &["--etcd-user", "herald"],
         &[("HERALD_ETCD_PASSWORD", "s3cret-pw")],
     );
-    eventually("zone names get SERVFAIL", || {
+    eventually("zone names get SERVFAIL", WAIT, async || {
         herald
             .dig(&["web.marathon.mesos", "A"])
             .contains("status: SERVFAIL")
-    });
-    eventually("healthz tells why", || {
+    })
+    .await;
+    eventually("healthz tells why", WAIT, async || {
         let (code, health) = herald.get_status("/healthz");
         code == 503 && health.contains("\"down\"") && health.contains("connect error")
-    });
+    })
+    .await;
     assert!(!herald.get("/healthz").contains("s3cret-pw"));
 }
 
@@ -99,7 +108,7 @@ async fn settings_that_cannot_work_end_the_process() {
         &["--etcd-ca", "/nonexistent/ca.pem"],
         &[],
     );
-    eventually("herald-dns exits", || herald.exited().is_some());
+    eventually("herald-dns exits", WAIT, async || herald.exited().is_some()).await;
     let status = herald.exited().unwrap();
     assert!(!status.success(), "{status}");
 }

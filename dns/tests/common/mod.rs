@@ -1,37 +1,18 @@
 //! Shared test fixtures: a real etcd, the real herald-dns binary, real DNS clients.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
 
 pub use herald_dns::test_support::task;
-use registry::harness::EtcdServer;
+use registry::harness::{EtcdServer, KillOnDrop, WAIT, eventually, free_port};
 use registry::{Registry, TaskRecord, Write, WriteOp};
-
-/// A port free for both UDP and TCP on 127.0.0.1.
-pub fn free_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
 
 /// A running herald-dns process, killed on drop.
 pub struct Herald {
-    child: Child,
+    child: KillOnDrop,
     pub dns: SocketAddr,
     pub http: SocketAddr,
-}
-
-impl Drop for Herald {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Herald {
@@ -45,21 +26,27 @@ impl Herald {
     }
 
     /// Starts herald-dns against `etcd` with extra flags, and waits until it answers.
-    pub fn start(etcd: &EtcdServer, extra: &[&str]) -> Herald {
-        Self::start_on("127.0.0.1", etcd, extra, &[])
+    pub async fn start(etcd: &EtcdServer, extra: &[&str]) -> Herald {
+        Self::start_on("127.0.0.1", etcd, extra, &[]).await
     }
 
     /// Same, on a given loopback IP, with extra environment variables.
-    pub fn start_on(ip: &str, etcd: &EtcdServer, extra: &[&str], env: &[(&str, &str)]) -> Herald {
+    pub async fn start_on(
+        ip: &str,
+        etcd: &EtcdServer,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Herald {
         let herald = Self::launch(ip, &etcd.endpoint(), extra, env);
         // Its zone's SOA answers once the registry is loaded.
         let apex = extra
             .iter()
             .position(|a| *a == "--domain")
             .map_or("mesos.", |i| extra[i + 1]);
-        eventually("herald-dns answers", || {
+        eventually("herald-dns answers", WAIT, async || {
             herald.dig(&[apex, "SOA"]).contains("status: NOERROR")
-        });
+        })
+        .await;
         herald
     }
 
@@ -84,12 +71,13 @@ impl Herald {
             command.args(["--threads", "2"]);
         }
         command.args(extra).envs(env.iter().copied());
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+        let child = KillOnDrop::spawn(
+            command
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit()),
+        )
+        .unwrap();
         Herald { child, dns, http }
     }
 
@@ -168,23 +156,6 @@ pub fn answers(output: &str) -> Vec<String> {
         .collect();
     out.sort();
     out
-}
-
-/// Polls `check` until it holds (20 s deadline).
-pub fn eventually(what: &str, check: impl FnMut() -> bool) {
-    eventually_within(Duration::from_secs(20), what, check)
-}
-
-/// Polls `check` until it holds, for at most `limit`.
-pub fn eventually_within(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 /// A fresh etcd holding `tasks`, and a registry client of it.
