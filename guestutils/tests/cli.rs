@@ -183,8 +183,7 @@ async fn guestutils_env_prints_shell_safe_exports() {
 
 /// Waits until `dir` holds `count` handler records; returns them in run order.
 async fn records(dir: &Path, count: usize) -> Vec<serde_json::Value> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
+    let files = eventually(&format!("{count} handler runs"), WAIT, async || {
         let mut files: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -192,18 +191,16 @@ async fn records(dir: &Path, count: usize) -> Vec<serde_json::Value> {
             .collect();
         files.sort();
         if files.len() >= count {
-            return files
-                .iter()
-                .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
-                .collect();
+            Ok(files)
+        } else {
+            Err(format!("{} handler runs, expected {count}", files.len()))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} handler runs, expected {count}",
-            files.len()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
+    files
+        .iter()
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .collect()
 }
 
 #[tokio::test]
@@ -268,15 +265,15 @@ async fn herald_watcher_runs_the_handler_with_the_contract() {
     );
     // The run is counted once the handler has exited, just after it wrote its record.
     let counted = r#"herald_watcher_handler_runs_total{service="zookeeper",outcome="ok"} 2"#;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
+    eventually("the run counted in /metrics", WAIT, async || {
         let metrics = http_get(&ops, "/metrics").await;
         if metrics.contains(counted) {
-            break;
+            Ok(())
+        } else {
+            Err(metrics)
         }
-        assert!(tokio::time::Instant::now() < deadline, "{metrics}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     watcher.kill().await.unwrap();
 }
 

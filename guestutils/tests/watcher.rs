@@ -187,14 +187,10 @@ async fn no_initial_fire_when_opted_out() {
     let (mut rx, _watcher, status) =
         start(registry.clone(), &["kafka", "zookeeper"], config, false);
     // Once both watches have listed, the first run must be for this change.
-    let listed = tokio::time::Instant::now() + DEADLINE;
-    while !status.all_connected() || status.snapshot().len() < 2 {
-        assert!(
-            tokio::time::Instant::now() < listed,
-            "the watches never listed"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the watches to list", DEADLINE, async || {
+        status.all_connected() && status.snapshot().len() >= 2
+    })
+    .await;
     remove(&registry, &kafka_node(2)).await;
     let update = next(&mut rx).await;
     assert!(!update.initial);
@@ -232,7 +228,7 @@ async fn a_failing_handler_is_recorded_in_the_status_and_the_watcher_goes_on() {
     assert_eq!(ids(&update.delta.removed), [kafka_task_id(1)]);
     assert!(!watcher.is_finished());
     // The failure is recorded once the handler has returned, just after it sent the update.
-    let recorded = eventually("the run's failure in the status", || {
+    let recorded = eventually("the run's failure in the status", WAIT, async || {
         let kafka = status.snapshot().remove("kafka")?;
         (kafka.fired_revision == Some(update.revision)).then_some(kafka)
     })
@@ -333,7 +329,7 @@ async fn a_command_that_overruns_its_timeout_is_stopped_with_its_process_group()
     let shell = pid_in(&dir.path().join("shell")).await;
     let child = pid_in(&dir.path().join("child")).await;
 
-    let recorded = eventually("the timeout in the status", || {
+    let recorded = eventually("the timeout in the status", WAIT, async || {
         let kafka = status.snapshot().remove("kafka")?;
         kafka.fired_revision.is_some().then_some(kafka)
     })

@@ -72,23 +72,11 @@ pub struct Update {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use registry::{Health, Stamp, TaskRecord, TaskState};
+    use registry::harness::records;
 
+    /// A running task of `/a` on the agent named `host` (no address).
     fn member(id: &str, host: &str) -> (String, Instance) {
-        let task = TaskRecord {
-            app_id: AppId::parse("/a").unwrap(),
-            task_id: id.to_string(),
-            instance_id: None,
-            agent_id: None,
-            host: host.to_string(),
-            agent_ips: vec![],
-            task_ips: vec![],
-            ports: vec![],
-            state: TaskState::Running,
-            health: Health::Unknown,
-            app_version: None,
-            updated_at: Stamp::now(),
-        };
+        let task = records::task("/a", id, host).build();
         (id.to_string(), Instance::from_record(&task))
     }
 

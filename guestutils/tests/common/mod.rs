@@ -2,14 +2,12 @@
 //! Marathon records, and helpers to write them into a harness etcd.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::net::IpAddr;
 use std::path::Path;
-use std::time::Duration;
 
-use registry::{
-    AppId, AppRecord, Health, NetworkMode, PortDefinition, Protocol, Registry, Stamp, TaskPort,
-    TaskRecord, TaskState, Write, WriteOp,
-};
+use registry::harness::records;
+pub use registry::harness::records::port;
+pub use registry::harness::{WAIT, eventually};
+use registry::{AppRecord, NetworkMode, Registry, Stamp, TaskPort, TaskRecord, Write, WriteOp};
 
 /// The ship of maestro's example: every container runs on it.
 pub const SHIP: &str = "192.168.10.2";
@@ -28,32 +26,12 @@ pub fn kafka_task_id(node: u16) -> String {
     format!("zk-kafka_kafka.instance-{letter}{node:07}-0000-0000-0000-000000000000._app.1")
 }
 
-pub fn port(name: &str, container: Option<u16>, host: Option<u16>) -> TaskPort {
-    TaskPort {
-        name: Some(name.to_string()),
-        protocols: vec![Protocol::Tcp],
-        container_port: container,
-        host_port: host,
-        service_port: None,
-    }
-}
-
 /// A running task on the ship with unknown health.
 pub fn task(app: &str, task_id: &str, ports: Vec<TaskPort>) -> TaskRecord {
-    TaskRecord {
-        app_id: AppId::parse(app).unwrap(),
-        task_id: task_id.to_string(),
-        instance_id: None,
-        agent_id: None,
-        host: "ship1.zk-kafka.example".to_string(),
-        agent_ips: vec![SHIP.parse::<IpAddr>().unwrap()],
-        task_ips: vec![],
-        ports,
-        state: TaskState::Running,
-        health: Health::Unknown,
-        app_version: None,
-        updated_at: Stamp::now(),
-    }
+    records::task(app, task_id, "ship1.zk-kafka.example")
+        .agent_ips(&[SHIP])
+        .ports(ports)
+        .build()
 }
 
 /// zk-node-N (1..=3) in bridge mode: client 2181, peer 2888, leader_election 3888 inside;
@@ -79,26 +57,20 @@ pub fn kafka_node(node: u16) -> TaskRecord {
     )
 }
 
+/// An app of maestro's example; `ports` are (name, container port), the container port
+/// left out on the host network.
 pub fn app(app_id: &str, networking: NetworkMode, ports: &[(&str, u16)]) -> AppRecord {
-    AppRecord {
-        app_id: AppId::parse(app_id).unwrap(),
-        version: "2014-05-01T00:00:00.000Z".to_string(),
-        ports: ports
-            .iter()
-            .map(|(name, container)| PortDefinition {
-                name: Some(name.to_string()),
-                protocols: vec![Protocol::Tcp],
-                container_port: (networking != NetworkMode::Host).then_some(*container),
-                host_port: Some(0),
-                service_port: None,
-                labels: Default::default(),
-            })
-            .collect(),
-        networking,
-        labels: Default::default(),
-        health_checks: false,
-        updated_at: Stamp::now(),
-    }
+    ports
+        .iter()
+        .fold(records::app(app_id), |app, (name, container)| {
+            app.port(
+                name,
+                (networking != NetworkMode::Host).then_some(*container),
+            )
+        })
+        .networking(networking)
+        .version("2014-05-01T00:00:00.000Z")
+        .build()
 }
 
 /// Writes records as the subscriber would.
@@ -160,9 +132,6 @@ pub fn kafka_2_env() -> Vec<(String, String)> {
     .collect()
 }
 
-/// How long the process helpers below wait for what they expect.
-const PROCESS_DEADLINE: Duration = Duration::from_secs(20);
-
 /// A handler script that starts `sleep 555` in the background and waits for it, after
 /// writing the shell's pid to `dir/shell` and the sleep's to `dir/child`. `prelude` runs
 /// first (a `trap`, say). The sleep does not hold the test's output open: a leaked one
@@ -177,24 +146,9 @@ pub fn sleeper_script(dir: &Path, prelude: &str) -> String {
     )
 }
 
-/// Polls `check` until it answers, failing the test after a generous deadline.
-pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + PROCESS_DEADLINE;
-    loop {
-        if let Some(answer) = check() {
-            return answer;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not before the deadline"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// The pid a handler wrote to `file`, once it is there.
 pub async fn pid_in(file: &Path) -> u32 {
-    eventually(&format!("a pid in {}", file.display()), || {
+    eventually(&format!("a pid in {}", file.display()), WAIT, async || {
         std::fs::read_to_string(file).ok()?.trim().parse().ok()
     })
     .await
@@ -215,7 +169,7 @@ pub fn alive(pid: u32) -> bool {
 
 /// Waits until none of `pids` runs.
 pub async fn all_gone(pids: &[u32]) {
-    eventually(&format!("processes {pids:?} gone"), || {
+    eventually(&format!("processes {pids:?} gone"), WAIT, async || {
         (!pids.iter().any(|&pid| alive(pid))).then_some(())
     })
     .await;
