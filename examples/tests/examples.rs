@@ -7,7 +7,7 @@ use crate::common;
 use std::process::{Command, Stdio};
 
 use common::*;
-use registry::harness::EtcdServer;
+use registry::harness::{EtcdServer, KillOnDrop};
 use registry::{NetworkMode, Write, WriteOp};
 
 /// A three-member ZooKeeper ensemble in bridge mode: client 2181, peer 2888, election 3888
@@ -29,9 +29,9 @@ async fn zookeeper(etcd: &EtcdServer) {
             &format!("zk-kafka_zookeeper.{i}"),
             "192.168.10.2",
             vec![
-                port("client", Some(2181), 31000 + i),
-                port("peer", Some(2888), 31100 + i),
-                port("election", Some(3888), 31200 + i),
+                port("client", Some(2181), Some(31000 + i)),
+                port("peer", Some(2888), Some(31100 + i)),
+                port("election", Some(3888), Some(31200 + i)),
             ],
         ))));
     }
@@ -135,7 +135,7 @@ async fn herald_watcher_regenerates_the_haproxy_config() {
             "/shop/web",
             &format!("shop_web.{i}"),
             "127.0.0.21",
-            vec![port("http", None, 31000 + i)],
+            vec![port("http", None, Some(31000 + i))],
         )
     };
     reg.apply(vec![
@@ -144,23 +144,24 @@ async fn herald_watcher_regenerates_the_haproxy_config() {
     ])
     .await
     .unwrap();
-    let mut watcher = Command::new(bin("herald-watcher"))
-        .args(["--wait", "50ms:200ms", "--handler"])
-        .arg(repo().join("examples/haproxy/reload.sh"))
-        .env("PATH", path_with_bins())
-        .env("WATCHES", "/shop/web")
-        .env("HERALD_ETCD_ENDPOINTS", etcd.endpoint())
-        .env("HAPROXY_CFG", &cfg)
-        .env("HAPROXY_PORT_shop_web", "10080")
-        .env("HAPROXY_SERVICE_PORT", "http")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let watcher = KillOnDrop::spawn(
+        Command::new(bin("herald-watcher"))
+            .args(["--wait", "50ms:200ms", "--handler"])
+            .arg(repo().join("examples/haproxy/reload.sh"))
+            .env("PATH", path_with_bins())
+            .env("WATCHES", "/shop/web")
+            .env("HERALD_ETCD_ENDPOINTS", etcd.endpoint())
+            .env("HAPROXY_CFG", &cfg)
+            .env("HAPROXY_PORT_shop_web", "10080")
+            .env("HAPROXY_SERVICE_PORT", "http")
+            .stdout(Stdio::null()),
+    )
+    .unwrap();
     let servers = |n: usize| {
         let text = std::fs::read_to_string(&cfg).ok()?;
         (text.matches("    server ").count() == n).then_some(text)
     };
-    let text = eventually("two servers", || servers(2)).await;
+    let text = eventually("two servers", WAIT, async || servers(2)).await;
     assert!(text.contains("bind 127.0.0.1:10080"), "{text}");
     assert!(
         text.contains("server shop_web-1 127.0.0.21:31000 check"),
@@ -169,10 +170,9 @@ async fn herald_watcher_regenerates_the_haproxy_config() {
     reg.apply(vec![WriteOp::newer(Write::PutTask(web(2)))])
         .await
         .unwrap();
-    let text = eventually("three servers", || servers(3)).await;
+    let text = eventually("three servers", WAIT, async || servers(3)).await;
     assert!(text.contains("127.0.0.21:31002"), "{text}");
-    let _ = watcher.kill();
-    let _ = watcher.wait();
+    drop(watcher);
 }
 
 #[tokio::test]
