@@ -90,7 +90,7 @@ async fn a_subscriber_killed_mid_burst_is_healed_by_its_start_up_reconcile() {
     )
     .await;
     sim.wait_for_event_streams(1, WAIT).await.unwrap();
-    eventually("etcd holds the deployment", || async {
+    eventually("etcd holds the deployment", WAIT, async || {
         same(
             "etcd",
             &truth(&sim, "/burst"),
@@ -111,7 +111,7 @@ async fn a_subscriber_killed_mid_burst_is_healed_by_its_start_up_reconcile() {
         "events were missed while the subscriber was down"
     );
     sub.restart();
-    eventually("the restarted subscriber healed etcd", || async {
+    eventually("the restarted subscriber healed etcd", WAIT, async || {
         same(
             "etcd",
             &truth(&sim, "/burst"),

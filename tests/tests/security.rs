@@ -8,13 +8,13 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::*;
 use marathon_sim::{AppSpec, MarathonVersion, SimConfig, Simulator};
 use registry::EtcdArgs;
-use registry::harness::{TestCa, etcd_binary, free_port};
+use registry::harness::{KillOnDrop, TestCa, etcd_binary, free_port};
 
 const ETCD_PASSWORD: &str = "etcd-pw-Zq81xKc";
 const ROOT_PASSWORD: &str = "root-pw-77aHj2";
@@ -35,17 +35,10 @@ fn make_certs(dir: &Path) {
 /// An etcd with `--client-cert-auth` over https and auth enabled: user `herald` may read
 /// and write under `/herald` only.
 struct SecureEtcd {
-    child: Child,
+    _child: KillOnDrop,
     endpoint: String,
     dir: PathBuf,
     _data: tempfile::TempDir,
-}
-
-impl Drop for SecureEtcd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl SecureEtcd {
@@ -55,26 +48,27 @@ impl SecureEtcd {
         let client = format!("https://127.0.0.1:{}", free_port());
         let peer = format!("http://127.0.0.1:{}", free_port());
         let file = |name: &str| dir.join(name).to_string_lossy().into_owned();
-        let child = Command::new(etcd_binary())
-            .args(["--name", "secure", "--data-dir"])
-            .arg(data.path())
-            .args(["--listen-client-urls", &client])
-            .args(["--advertise-client-urls", &client])
-            .args(["--listen-peer-urls", &peer])
-            .args(["--initial-advertise-peer-urls", &peer])
-            .args(["--initial-cluster", &format!("secure={peer}")])
-            .args(["--cert-file", &file("server.pem")])
-            .args(["--key-file", &file("server.key")])
-            .args(["--trusted-ca-file", &file("ca.pem")])
-            .arg("--client-cert-auth")
-            .args(["--log-level", "error"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = KillOnDrop::spawn(
+            Command::new(etcd_binary())
+                .args(["--name", "secure", "--data-dir"])
+                .arg(data.path())
+                .args(["--listen-client-urls", &client])
+                .args(["--advertise-client-urls", &client])
+                .args(["--listen-peer-urls", &peer])
+                .args(["--initial-advertise-peer-urls", &peer])
+                .args(["--initial-cluster", &format!("secure={peer}")])
+                .args(["--cert-file", &file("server.pem")])
+                .args(["--key-file", &file("server.key")])
+                .args(["--trusted-ca-file", &file("ca.pem")])
+                .arg("--client-cert-auth")
+                .args(["--log-level", "error"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .unwrap();
         let etcd = SecureEtcd {
-            child,
+            _child: child,
             endpoint: client,
             dir: dir.to_path_buf(),
             _data: data,
@@ -222,14 +216,16 @@ async fn tls_and_password_auth_with_no_secret_in_logs_or_config() {
 
     sim.deploy(AppSpec::new("/secure", 2)).await.unwrap();
     let good = etcd.args(true, Some(ETCD_PASSWORD));
-    eventually("the subscriber wrote through TLS + auth", || async {
-        match try_list(&good).await? {
+    eventually(
+        "the subscriber wrote through TLS + auth",
+        WAIT,
+        async || match try_list(&good).await? {
             2 => Ok(()),
             n => Err(format!("{n} tasks")),
-        }
-    })
+        },
+    )
     .await;
-    eventually("herald-dns serves them", || async {
+    eventually("herald-dns serves them", WAIT, async || {
         match srv_ports(&dns_addr, "secure").len() {
             2 => Ok(()),
             n => Err(format!("{n} SRV records")),

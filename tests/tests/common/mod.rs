@@ -5,43 +5,24 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use marathon_sim::Simulator;
-use registry::harness::free_port;
+use registry::harness::{KillOnDrop, free_port};
+pub use registry::harness::{bin, eventually};
 use registry::{Registry, Scope};
 
-/// Deadline of every "eventually" poll: generous, since CI machines are slow and busy.
+/// Deadline of every "eventually" poll: generous (three times the harness's own `WAIT`),
+/// since CI machines are slow and busy.
 pub const WAIT: Duration = Duration::from_secs(60);
-
-/// The directory of the workspace's binaries (`target/debug`), from this test's own path
-/// (as in examples/tests/common).
-pub fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .to_path_buf()
-}
-
-/// A workspace binary; `cargo build --workspace --bins` builds them all.
-pub fn bin(name: &str) -> PathBuf {
-    let path = bin_dir().join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo build --workspace --bins` first",
-        path.display()
-    );
-    path
-}
 
 /// A child process whose stdout and stderr go to a log file; SIGKILLed on drop.
 pub struct Proc {
     name: String,
     args: Vec<String>,
     env: Vec<(String, String)>,
-    child: Option<Child>,
+    child: Option<KillOnDrop>,
     pub log: PathBuf,
 }
 
@@ -75,23 +56,21 @@ impl Proc {
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = Command::new(bin(&self.name))
-            .args(&self.args)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let child = KillOnDrop::spawn(
+            Command::new(bin(&self.name))
+                .args(&self.args)
+                .envs(self.env.iter().map(|(k, v)| (k, v)))
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log),
+        )
+        .unwrap();
         self.child = Some(child);
     }
 
-    /// SIGKILL, and wait for the process to be gone.
+    /// SIGKILL, and wait for the process to be gone (dropping the child does both).
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.child = None;
     }
 
     /// Starts the same command again.
@@ -110,12 +89,6 @@ impl Proc {
         self.child
             .as_mut()
             .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 
@@ -138,25 +111,6 @@ pub fn curl(url: &str) -> (u16, String) {
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
     (code.trim().parse().unwrap_or(0), body.to_string())
-}
-
-/// Polls `check` (every 100 ms, at most `WAIT`) until it returns `Ok`; panics with the
-/// last `Err` otherwise.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
-{
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        match check().await {
-            Ok(v) => return v,
-            Err(last) if tokio::time::Instant::now() > deadline => {
-                panic!("timed out waiting for {what}: {last}")
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
 }
 
 /// Task id -> host ports: the simulator's running tasks of `app` (the truth).
@@ -271,15 +225,14 @@ pub async fn subscriber(
     args.extend(strings(extra));
     let proc = Proc::start(dir, "subscriber", "herald-subscriber", &args, env);
     let health = format!("http://{listen}/healthz");
-    eventually("herald-subscriber answers /healthz", || {
-        let health = health.clone();
-        async move {
-            match curl(&health) {
-                (0, _) => Err("not listening".into()),
-                _ => Ok(()),
-            }
-        }
-    })
+    eventually(
+        "herald-subscriber answers /healthz",
+        WAIT,
+        async || match curl(&health) {
+            (0, _) => Err("not listening"),
+            _ => Ok(()),
+        },
+    )
     .await;
     (proc, listen)
 }
@@ -307,16 +260,12 @@ pub async fn dns(
     args.extend_from_slice(etcd_args);
     args.extend(strings(extra));
     let proc = Proc::start(dir, "dns", "herald-dns", &args, env);
-    let probe = dns.clone();
-    eventually("herald-dns answers", || {
-        let probe = probe.clone();
-        async move {
-            let out = dig(&probe, &["mesos.", "SOA"]);
-            if out.contains("status: NOERROR") {
-                Ok(())
-            } else {
-                Err(out)
-            }
+    eventually("herald-dns answers", WAIT, async || {
+        let out = dig(&dns, &["mesos.", "SOA"]);
+        if out.contains("status: NOERROR") {
+            Ok(())
+        } else {
+            Err(out)
         }
     })
     .await;
@@ -362,28 +311,32 @@ pub async fn all_views_match(
     dns: &str,
     watcher_file: &Path,
 ) -> BTreeMap<String, Vec<u16>> {
-    eventually("etcd, DNS and the watcher equal the simulator", || async {
-        let want = truth(sim, app);
-        same("etcd", &want, &in_etcd(registry, app).await?)?;
-        let served = srv_ports(dns, label);
-        if served != all_ports(&want) {
-            return Err(format!(
-                "DNS serves {} SRV ports, the truth has {}",
-                served.len(),
-                all_ports(&want).len()
-            ));
-        }
-        let watched = watcher_state(watcher_file)?;
-        let ids: Vec<String> = want.keys().cloned().collect();
-        if watched != ids {
-            return Err(format!(
-                "the watcher saw {} tasks, the truth has {}",
-                watched.len(),
-                ids.len()
-            ));
-        }
-        Ok(want)
-    })
+    eventually(
+        "etcd, DNS and the watcher equal the simulator",
+        WAIT,
+        async || {
+            let want = truth(sim, app);
+            same("etcd", &want, &in_etcd(registry, app).await?)?;
+            let served = srv_ports(dns, label);
+            if served != all_ports(&want) {
+                return Err(format!(
+                    "DNS serves {} SRV ports, the truth has {}",
+                    served.len(),
+                    all_ports(&want).len()
+                ));
+            }
+            let watched = watcher_state(watcher_file)?;
+            let ids: Vec<String> = want.keys().cloned().collect();
+            if watched != ids {
+                return Err(format!(
+                    "the watcher saw {} tasks, the truth has {}",
+                    watched.len(),
+                    ids.len()
+                ));
+            }
+            Ok(want)
+        },
+    )
     .await
 }
 
