@@ -19,6 +19,7 @@ use hickory_server::zone_handler::Catalog;
 use ipnet::IpNet;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::answer::ZoneConfig;
 use crate::config::Config;
@@ -188,7 +189,7 @@ async fn dns_loop(
     let fast = tokio::spawn(udp::serve(udp, Arc::new(handler.clone()), zone, rotate));
     let mut server = Server::new(handler);
     server.register_listener(tcp, TCP_TIMEOUT, 64);
-    let _abort_udp_on_exit = AbortOnDrop(fast);
+    let _abort_udp_on_exit = AbortOnDropHandle::new(fast);
     tokio::select! {
         result = server.block_until_done() => result?,
         _ = shutdown.cancelled() => {
@@ -196,14 +197,6 @@ async fn dns_loop(
         }
     }
     Ok(())
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 fn bind(address: SocketAddr, kind: Type, protocol: Protocol) -> anyhow::Result<Socket> {

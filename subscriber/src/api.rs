@@ -27,9 +27,11 @@ use tokio::sync::watch;
 
 use crate::config::Source;
 use crate::events;
-use crate::ingest::{self, IngestQueue, Queued};
+use crate::ingest;
 use crate::marathon::MarathonClient;
-use crate::reconcile::{ReconcileError, Reconciler, Resync};
+use crate::queue::{IngestQueue, Queued};
+use crate::reconcile::{ReconcileError, Reconciler};
+use crate::resync::Resync;
 use crate::telemetry;
 use crate::writes::{self, WriteError, Writer};
 

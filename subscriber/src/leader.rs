@@ -16,6 +16,7 @@ use etcd_client::{Client, ResignOptions};
 use registry::Endpoints;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 /// Election settings.
 #[derive(Clone, Debug)]
@@ -88,7 +89,7 @@ async fn term(
     let lost = CancellationToken::new();
     // Dropped with this future, so an aborted election (a crash, in tests) stops
     // refreshing the lease and a successor takes over.
-    let keeper = AbortOnDrop(tokio::spawn(keep_alive(
+    let keeper = AbortOnDropHandle::new(tokio::spawn(keep_alive(
         client.clone(),
         lease,
         ttl,
@@ -126,14 +127,6 @@ async fn term(
     drop(keeper);
     let _ = quick("lease revoke", client.lease_revoke(lease)).await;
     result
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// Refreshes `lease` every TTL/3; cancels `lost` when it expired or could not be

@@ -25,7 +25,7 @@
 //!     stamp, even when nothing else differs, so that real events apply to it again.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -33,55 +33,18 @@ use registry::{
     AppId, AppRecord, Guard, KeyKind, Outcome, Registry, Scope, Stamp, TaskRecord, Write, WriteOp,
 };
 use serde::Serialize;
-use tokio::sync::{Mutex, Notify, watch};
+use tokio::sync::{Mutex, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::agents::AgentResolver;
 use crate::catalog::{Catalog, Lookup};
 use crate::events::DEFAULT_MAX_CLOCK_SKEW;
-use crate::ingest::IngestQueue;
 use crate::marathon::{MarathonClient, MarathonError};
+use crate::queue::IngestQueue;
 use crate::records;
+use crate::resync::Resync;
 use crate::telemetry;
 use crate::writes::{WriteError, Writer};
-
-/// Requests for a resync, from anywhere (a full callback queue, an SSE reconnect, an app
-/// definition Marathon could not give). Requests made while one is pending coalesce.
-#[derive(Clone, Default)]
-pub struct Resync {
-    inner: Arc<ResyncInner>,
-}
-
-#[derive(Default)]
-struct ResyncInner {
-    notify: Notify,
-    reason: StdMutex<Option<String>>,
-}
-
-impl Resync {
-    /// Asks for a resync soon.
-    pub fn request(&self, reason: &str) {
-        if let Ok(mut slot) = self.inner.reason.lock() {
-            slot.get_or_insert_with(|| reason.to_string());
-        }
-        self.inner.notify.notify_one();
-    }
-
-    /// Waits for a request; returns its reason.
-    pub async fn requested(&self) -> String {
-        loop {
-            if let Some(reason) = self.take() {
-                return reason;
-            }
-            self.inner.notify.notified().await;
-        }
-    }
-
-    /// Takes a pending request without waiting.
-    pub fn take(&self) -> Option<String> {
-        self.inner.reason.lock().ok().and_then(|mut r| r.take())
-    }
-}
 
 /// Why a reconcile did not run or not finish.
 #[derive(Debug, thiserror::Error)]

@@ -14,10 +14,10 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{self, HANDLED_TYPES};
-use crate::ingest::{IngestQueue, Queued};
 use crate::marathon::MarathonClient;
 use crate::marathon::sse::SseParser;
-use crate::reconcile::Resync;
+use crate::queue::{IngestQueue, Queued};
+use crate::resync::Resync;
 use crate::telemetry;
 
 /// SSE client settings.

@@ -1,0 +1,513 @@
+//! One batch of events -> the registry writes it takes ([`Planner::plan`]), and what became
+//! of each event once they are applied ([`settle`]).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use registry::{AppId, Guard, Health, Outcome, Registry, Scope, Snapshot, Stamp, Write, WriteOp};
+
+use super::memo::HealthMemo;
+use crate::agents::AgentResolver;
+use crate::catalog::{Catalog, Lookup};
+use crate::events::{Event, HealthUpdate, StatusUpdate};
+use crate::marathon::ids;
+use crate::queue::Queued;
+use crate::records::{self, AppDefinition, TaskFacts};
+use crate::resync::Resync;
+use crate::writes::{WriteError, WriteResult};
+
+/// Health writes are retried this often on a revision conflict before giving up (the next
+/// reconcile fixes what is left).
+const MAX_ATTEMPTS: u8 = 5;
+
+/// What became of one event, before its writes are applied.
+pub(super) enum Disposition {
+    /// Decided without writing (`ignored`, `not_an_app`, `pending`, `unchanged`, `stale`).
+    Done(&'static str),
+    /// Depends on the outcome of these operations.
+    Writes(Vec<usize>),
+    /// Must be handled again in the next batch (etcd read failed, revision conflict).
+    Retry,
+}
+
+/// One batch's planned writes.
+#[derive(Default)]
+pub(super) struct Plan {
+    /// The writes, in the order the events asked for them.
+    pub(super) ops: Vec<WriteOp>,
+    /// The last task write of each task in this batch: (app, task id) -> op index.
+    pending_tasks: HashMap<(AppId, String), usize>,
+    /// Task listings read from etcd during this batch.
+    listings: HashMap<AppId, Snapshot>,
+    /// Apps whose definition Marathon could not give in this batch.
+    unavailable: HashSet<AppId>,
+}
+
+impl Plan {
+    fn push(&mut self, op: WriteOp) -> usize {
+        let index = self.ops.len();
+        if let Some(key) = task_key(&op.write) {
+            self.pending_tasks.insert(key, index);
+        }
+        self.ops.push(op);
+        index
+    }
+
+    /// The app record writes: (op index, app).
+    pub(super) fn app_writes(&self) -> Vec<(usize, AppId)> {
+        self.ops
+            .iter()
+            .enumerate()
+            .filter_map(|(i, op)| match &op.write {
+                Write::PutApp(app) => Some((i, app.app_id.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn task_key(write: &Write) -> Option<(AppId, String)> {
+    match write {
+        Write::PutTask(t) => Some((t.app_id.clone(), t.task_id.clone())),
+        Write::RemoveTask {
+            app_id, task_id, ..
+        } => Some((app_id.clone(), task_id.clone())),
+        _ => None,
+    }
+}
+
+/// The facts a status event gives about its task.
+fn facts_of(s: &StatusUpdate, health: Health) -> TaskFacts {
+    TaskFacts {
+        app_id: s.app_id.clone(),
+        task_id: s.task_id.clone(),
+        state: s.state.clone(),
+        host: s.host.clone(),
+        agent_id: s.agent_id.clone(),
+        task_ips: s.task_ips.clone(),
+        host_ports: s.host_ports.clone(),
+        version: s.version.clone(),
+        health,
+    }
+}
+
+/// The record an event writes, as far as the event alone tells: the app definition and the
+/// agent's addresses only add to a task record. Lets the callback path refuse an event
+/// whose record is too large before accepting it ([`crate::writes::Writer::admit`]).
+pub fn provisional_write(event: &Event) -> Option<Write> {
+    match event {
+        Event::Status(s) if records::is_stored(&s.state) => Some(Write::PutTask(
+            records::task_record(facts_of(s, Health::Unknown), None, Vec::new(), s.at.clone()),
+        )),
+        Event::AppChanged { definition, at } => Some(Write::PutApp(app_record(definition, at))),
+        _ => None,
+    }
+}
+
+/// An app definition's record, stamped with its event's time.
+fn app_record(definition: &AppDefinition, at: &Stamp) -> registry::AppRecord {
+    let mut record = definition.record.clone();
+    record.updated_at = at.clone();
+    record
+}
+
+/// What became of an event once its writes were applied: its outcome label (for
+/// `herald_subscriber_events_total`), or `None` when it must be handled again (a write
+/// failed in a way that may clear, or a health write conflicted and may try again).
+pub(super) fn settle(
+    disposition: Disposition,
+    results: &[WriteResult],
+    queued: &Queued,
+) -> Option<&'static str> {
+    let ops = match disposition {
+        Disposition::Done(outcome) => return Some(outcome),
+        Disposition::Retry => return None,
+        Disposition::Writes(ops) => ops,
+    };
+    let mut got = Vec::with_capacity(ops.len());
+    let (mut refused, mut unavailable) = (false, false);
+    for result in ops.iter().filter_map(|&i| results.get(i)) {
+        match result {
+            Ok(outcome) => got.push(*outcome),
+            Err(WriteError::Unavailable(_)) => unavailable = true,
+            // Logged and counted by the writer; the other writes went on.
+            Err(_) => refused = true,
+        }
+    }
+    if unavailable {
+        None
+    } else if refused {
+        Some("refused")
+    } else if got.contains(&Outcome::Written) {
+        Some("written")
+    } else if got.contains(&Outcome::Conflict) {
+        let may_retry = matches!(queued.event, Event::Health(_)) && queued.attempt < MAX_ATTEMPTS;
+        (!may_retry).then_some("conflict")
+    } else if got.contains(&Outcome::Stale) {
+        Some("stale")
+    } else {
+        Some("unchanged")
+    }
+}
+
+/// Turns events into writes. Keeps what it learns across batches: the health verdicts seen
+/// and the app version last written per app.
+pub(super) struct Planner {
+    catalog: Catalog,
+    agents: AgentResolver,
+    registry: Registry,
+    resync: Resync,
+    memo: HealthMemo,
+    /// The app version last written per app (to write each app record once per version).
+    written_apps: HashMap<AppId, String>,
+}
+
+impl Planner {
+    pub(super) fn new(
+        catalog: Catalog,
+        agents: AgentResolver,
+        registry: Registry,
+        resync: Resync,
+    ) -> Self {
+        Planner {
+            catalog,
+            agents,
+            registry,
+            resync,
+            memo: HealthMemo::default(),
+            written_apps: HashMap::new(),
+        }
+    }
+
+    /// The writes of a batch, and per event what depends on them.
+    pub(super) async fn plan(&mut self, batch: &[Queued]) -> (Plan, Vec<Disposition>) {
+        self.warm_caches(batch).await;
+        let mut plan = Plan::default();
+        let mut dispositions = Vec::with_capacity(batch.len());
+        for q in batch {
+            let d = match &q.event {
+                Event::Status(s) => self.plan_status(s, &mut plan).await,
+                Event::Health(h) => self.plan_health(h, &mut plan).await,
+                Event::AppTerminated { app_id, at } => {
+                    self.plan_terminated(app_id, at, &mut plan).await
+                }
+                Event::AppChanged { definition, at } => {
+                    self.plan_app_changed(definition, at, &mut plan).await
+                }
+                Event::Ignored => Disposition::Done("ignored"),
+            };
+            dispositions.push(d);
+        }
+        (plan, dispositions)
+    }
+
+    /// Forgets the app versions whose write did not land (yet): the next event of the app,
+    /// or its retry, writes them.
+    pub(super) fn unwritten(&mut self, app_writes: Vec<(usize, AppId)>, results: &[WriteResult]) {
+        for (i, app) in app_writes {
+            if let Some(Err(WriteError::Unavailable(_))) = results.get(i) {
+                self.written_apps.remove(&app);
+            }
+        }
+    }
+
+    /// Fetches missing app definitions and agent addresses for the whole batch at once.
+    async fn warm_caches(&self, batch: &[Queued]) {
+        let mut defs = Vec::new();
+        let mut hosts = Vec::new();
+        for q in batch {
+            if let Event::Status(s) = &q.event
+                && records::is_stored(&s.state)
+            {
+                defs.push((s.app_id.clone(), s.version.clone()));
+                hosts.push(s.host.as_str());
+            }
+        }
+        if defs.is_empty() {
+            return;
+        }
+        tokio::join!(self.catalog.prefetch(defs), self.agents.prefetch(hosts));
+    }
+
+    async fn plan_app_changed(
+        &mut self,
+        definition: &AppDefinition,
+        at: &Stamp,
+        plan: &mut Plan,
+    ) -> Disposition {
+        let def = Arc::new(definition.clone());
+        self.catalog.observe(def.clone()).await;
+        let record = app_record(&def, at);
+        self.written_apps
+            .insert(record.app_id.clone(), record.version.clone());
+        Disposition::Writes(vec![plan.push(WriteOp::newer(Write::PutApp(record)))])
+    }
+
+    async fn plan_status(&mut self, s: &StatusUpdate, plan: &mut Plan) -> Disposition {
+        let key = ids::instance_key(&s.task_id);
+        if s.state.is_terminal() {
+            if let Some(k) = &key {
+                self.memo.remove_older(k, &s.at);
+            }
+            let op = WriteOp::newer(Write::RemoveTask {
+                app_id: s.app_id.clone(),
+                task_id: s.task_id.clone(),
+                reason: s.state.as_str().to_string(),
+                at: s.at.clone(),
+            });
+            return Disposition::Writes(vec![plan.push(op)]);
+        }
+        if !records::is_stored(&s.state) {
+            return Disposition::Done("ignored");
+        }
+        let lookup = if plan.unavailable.contains(&s.app_id) {
+            Lookup::Unavailable("Marathon did not answer earlier in this batch".into())
+        } else {
+            self.catalog.lookup(&s.app_id, s.version.as_deref()).await
+        };
+        let def = match lookup {
+            Lookup::NotAnApp => return Disposition::Done("not_an_app"),
+            Lookup::Found(def) => Some(def),
+            Lookup::Unusable(reason) => {
+                tracing::debug!(app = %s.app_id, %reason, "unusable app definition; ports stay unnamed");
+                None
+            }
+            Lookup::Unavailable(reason) => {
+                if plan.unavailable.insert(s.app_id.clone()) {
+                    tracing::warn!(app = %s.app_id, %reason, "no app definition; writing the task without port names, a resync will complete it");
+                    self.resync.request("an app definition was unavailable");
+                }
+                None
+            }
+        };
+        let (health, updated_at) = match key.as_deref().and_then(|k| self.memo.get(k)) {
+            Some((health, at)) => (*health, at.clone().max(s.at.clone())),
+            None => (Health::Unknown, s.at.clone()),
+        };
+        let agent_ips = self.agents.resolve(&s.host).await;
+        let record = records::task_record(
+            facts_of(s, health),
+            def.as_ref().map(|d| &d.record),
+            agent_ips,
+            updated_at,
+        );
+        let mut ops = Vec::with_capacity(2);
+        if def.is_some()
+            && let Some(current) = self.catalog.cached_current(&s.app_id).await
+            && self.written_apps.get(&s.app_id) != Some(&current.record.version)
+        {
+            self.written_apps
+                .insert(s.app_id.clone(), current.record.version.clone());
+            ops.push(plan.push(WriteOp::newer(Write::PutApp(current.record.clone()))));
+        }
+        ops.insert(0, plan.push(WriteOp::newer(Write::PutTask(record))));
+        Disposition::Writes(ops)
+    }
+
+    /// The app's stored tasks, read once per batch.
+    async fn listing<'p>(&self, app: &AppId, plan: &'p mut Plan) -> Option<&'p Snapshot> {
+        if !plan.listings.contains_key(app) {
+            match self.registry.list(&Scope::App(app.clone())).await {
+                Ok(s) => {
+                    plan.listings.insert(app.clone(), s);
+                }
+                Err(e) => {
+                    tracing::warn!(app = %app, error = %e, "cannot read the app's tasks from etcd; retrying");
+                    return None;
+                }
+            }
+        }
+        plan.listings.get(app)
+    }
+
+    async fn plan_health(&mut self, h: &HealthUpdate, plan: &mut Plan) -> Disposition {
+        self.memo.set(&h.instance_key, h.health, &h.at);
+        // A write for the task earlier in this batch: amend it in place.
+        let in_batch: Vec<usize> = plan
+            .pending_tasks
+            .iter()
+            .filter(|((app, task), _)| {
+                app == &h.app_id && ids::instance_key(task).as_deref() == Some(&h.instance_key)
+            })
+            .map(|(_, &i)| i)
+            .collect();
+        if !in_batch.is_empty() {
+            for &i in &in_batch {
+                if let Write::PutTask(record) = &mut plan.ops[i].write
+                    && h.at >= record.updated_at
+                {
+                    record.health = h.health;
+                    record.updated_at = h.at.clone();
+                }
+            }
+            return Disposition::Writes(in_batch);
+        }
+        let mut apps = vec![h.app_id.clone()];
+        if let Some(other) = ids::app_of(&h.target).filter(|a| a != &h.app_id) {
+            apps.push(other);
+        }
+        let mut matches = Vec::new();
+        for app in &apps {
+            let Some(listing) = self.listing(app, plan).await else {
+                return Disposition::Retry;
+            };
+            matches.extend(
+                listing
+                    .tasks
+                    .iter()
+                    .filter(|t| {
+                        ids::instance_key(&t.record.task_id).as_deref() == Some(&h.instance_key)
+                    })
+                    .cloned(),
+            );
+            if !matches.is_empty() {
+                break;
+            }
+        }
+        if matches.is_empty() {
+            // The task's record is not there (yet): the memo applies it when it appears.
+            return Disposition::Done("pending");
+        }
+        let mut ops = Vec::new();
+        let mut outcome = "unchanged";
+        for stored in matches {
+            if h.at < stored.record.updated_at {
+                outcome = "stale";
+                continue;
+            }
+            if stored.record.health == h.health {
+                continue;
+            }
+            let mut record = stored.record;
+            record.health = h.health;
+            record.updated_at = h.at.clone();
+            ops.push(plan.push(WriteOp {
+                write: Write::PutTask(record),
+                guard: Guard::Revision(stored.mod_revision),
+            }));
+        }
+        if ops.is_empty() {
+            Disposition::Done(outcome)
+        } else {
+            Disposition::Writes(ops)
+        }
+    }
+
+    async fn plan_terminated(&mut self, app: &AppId, at: &Stamp, plan: &mut Plan) -> Disposition {
+        self.catalog.forget(app).await;
+        self.written_apps.remove(app);
+        let stored: Vec<String> = match self.listing(app, plan).await {
+            Some(listing) => listing
+                .tasks
+                .iter()
+                .map(|t| t.record.task_id.clone())
+                .collect(),
+            None => return Disposition::Retry,
+        };
+        let mut tasks: Vec<String> = plan
+            .pending_tasks
+            .keys()
+            .filter(|(a, _)| a == app)
+            .map(|(_, t)| t.clone())
+            .chain(stored)
+            .collect();
+        tasks.sort();
+        tasks.dedup();
+        let mut ops = Vec::with_capacity(tasks.len() + 1);
+        for task_id in tasks {
+            if let Some(k) = ids::instance_key(&task_id) {
+                self.memo.remove(&k);
+            }
+            ops.push(plan.push(WriteOp::newer(Write::RemoveTask {
+                app_id: app.clone(),
+                task_id,
+                reason: "app_terminated_event".into(),
+                at: at.clone(),
+            })));
+        }
+        ops.push(plan.push(WriteOp::newer(Write::RemoveApp {
+            app_id: app.clone(),
+            reason: "app_terminated_event".into(),
+            at: at.clone(),
+        })));
+        plan.listings.remove(app);
+        Disposition::Writes(ops)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queued(event: Event, attempt: u8) -> Queued {
+        let mut q = Queued::new("x", event);
+        for _ in 0..attempt {
+            q = q.again();
+        }
+        q
+    }
+
+    fn health() -> Event {
+        Event::Health(HealthUpdate {
+            app_id: AppId::parse("/web").expect("app id"),
+            instance_key: "web.marathon-1".into(),
+            target: "web.1".into(),
+            health: Health::Healthy,
+            at: Stamp::now(),
+        })
+    }
+
+    fn outcome(results: &[WriteResult], event: Event, attempt: u8) -> Option<&'static str> {
+        let ops = (0..results.len()).collect();
+        settle(Disposition::Writes(ops), results, &queued(event, attempt))
+    }
+
+    #[test]
+    fn an_event_is_written_when_any_of_its_writes_is() {
+        let results = [Ok(Outcome::Unchanged), Ok(Outcome::Written)];
+        assert_eq!(outcome(&results, Event::Ignored, 0), Some("written"));
+        assert_eq!(
+            outcome(&[Ok(Outcome::Stale)], Event::Ignored, 0),
+            Some("stale")
+        );
+        assert_eq!(
+            outcome(&[Ok(Outcome::Unchanged)], Event::Ignored, 0),
+            Some("unchanged")
+        );
+        assert_eq!(outcome(&[], Event::Ignored, 0), Some("unchanged"));
+    }
+
+    #[test]
+    fn a_refused_write_is_final_and_an_unavailable_one_is_retried() {
+        let too_large = Err(WriteError::TooLarge { size: 2, limit: 1 });
+        let down = Err(WriteError::Unavailable("no leader".into()));
+        assert_eq!(
+            outcome(
+                &[Ok(Outcome::Written), too_large.clone()],
+                Event::Ignored,
+                0
+            ),
+            Some("refused")
+        );
+        assert_eq!(outcome(&[too_large, down], Event::Ignored, 0), None);
+    }
+
+    #[test]
+    fn only_health_conflicts_are_retried_and_only_a_few_times() {
+        let conflict = [Ok(Outcome::Conflict)];
+        assert_eq!(outcome(&conflict, health(), 0), None);
+        assert_eq!(outcome(&conflict, health(), MAX_ATTEMPTS - 1), None);
+        assert_eq!(outcome(&conflict, health(), MAX_ATTEMPTS), Some("conflict"));
+        assert_eq!(outcome(&conflict, Event::Ignored, 0), Some("conflict"));
+    }
+
+    #[test]
+    fn decided_events_keep_their_outcome() {
+        let q = queued(Event::Ignored, 0);
+        assert_eq!(
+            settle(Disposition::Done("pending"), &[], &q),
+            Some("pending")
+        );
+        assert_eq!(settle(Disposition::Retry, &[], &q), None);
+    }
+}
