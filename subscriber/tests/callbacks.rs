@@ -37,20 +37,11 @@ async fn setup(
     .await
     .unwrap();
     // The hand-made events are stamped in 2030, after anything the simulator stamps: allow it.
-    let mut flags = vec![
-        "--source",
-        "callback",
-        "--election",
-        "false",
-        "--reconcile-interval",
-        "off",
-        "--max-clock-skew",
-        "100y",
-    ];
+    let mut flags = vec!["--max-clock-skew", "100y"];
     flags.extend_from_slice(extra);
-    let sub = subscriber(&etcd, &sim.url(), &flags).await;
+    let sub = callback_subscriber(&etcd, &sim.url(), &flags).await;
     // The start-up reconcile stores the app record.
-    eventually("the start-up reconcile", || async {
+    eventually("the start-up reconcile", WAIT, async || {
         let apps = registry.list(&Scope::All).await.ok()?.apps;
         (!apps.is_empty()).then_some(())
     })
@@ -87,7 +78,7 @@ async fn task_state(registry: &Registry, task: &str) -> Option<(TaskState, Healt
 /// Waits until every accepted event is handled: `queue_depth` counts events from their
 /// acceptance until their batch's etcd writes have returned, so 0 means written.
 async fn settle(sub: &Subscriber) {
-    eventually("every accepted event is written", || async {
+    eventually("every accepted event is written", WAIT, async || {
         let (_, h) = get_json(&url(sub, "/healthz")).await?;
         (h["checks"]["queue_depth"] == 0).then_some(())
     })
@@ -99,7 +90,7 @@ async fn running_upserts_with_port_names_from_the_app_definition() {
     let (_etcd, registry, _sim, sub) = setup(&[]).await;
     let task = "web.instance-11111111-0000-0000-0000-000000000001._app.1";
     assert_eq!(post(&sub, &status(task, "TASK_RUNNING", 1)).await, 200);
-    let record = eventually("the task record", || async {
+    let record = eventually("the task record", WAIT, async || {
         stored_tasks(&registry).await.remove(task)
     })
     .await;
@@ -494,7 +485,8 @@ async fn a_full_queue_answers_503_and_loses_no_accepted_event() {
     etcd.thaw();
     eventually(
         "every accepted event is written once etcd answers",
-        || async {
+        WAIT,
+        async || {
             let tasks = stored_tasks(&registry).await;
             accepted.iter().all(|t| tasks.contains_key(t)).then_some(())
         },

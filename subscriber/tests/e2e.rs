@@ -72,7 +72,7 @@ async fn sse_scenario(version: MarathonVersion) {
     in_sync_with(&registry, &sim).await;
     sim.terminate("/prod/ipt").await.unwrap();
     in_sync_with(&registry, &sim).await;
-    eventually("the terminated app's record is removed", || async {
+    eventually("the terminated app's record is removed", WAIT, async || {
         let apps = registry.list(&registry::Scope::All).await.ok()?.apps;
         (apps.len() == 2).then_some(())
     })
@@ -115,7 +115,7 @@ async fn callbacks_from_marathon_1_4_give_the_expected_records() {
     let sub = herald_subscriber::Subscriber::start_on(config, listener)
         .await
         .unwrap();
-    eventually("the subscriber registers its callback", || async {
+    eventually("the subscriber registers its callback", WAIT, async || {
         sim.subscriptions().contains(&callback).then_some(())
     })
     .await;
@@ -165,7 +165,7 @@ async fn killing_and_unreachable_tasks_are_kept_but_marked_down() {
         }))
         .await;
         let want = TaskState::parse(state);
-        let record = eventually(state, || async {
+        let record = eventually(state, WAIT, async || {
             let t = stored_tasks(&registry).await.remove(&tasks[0])?;
             (t.state == want).then_some(t)
         })
@@ -178,14 +178,7 @@ async fn killing_and_unreachable_tasks_are_kept_but_marked_down() {
 #[tokio::test]
 async fn events_missed_while_the_stream_was_down_are_healed_by_the_resync() {
     let (etcd, registry) = etcd().await;
-    let sim = sim(MarathonVersion::V1_10).await;
-    let sub = subscriber(
-        &etcd,
-        &sim.url(),
-        &["--election", "false", "--reconcile-interval", "off"],
-    )
-    .await;
-    sim.wait_for_event_streams(1, WAIT).await.unwrap();
+    let (sim, sub) = streaming(&etcd, MarathonVersion::V1_10).await;
     let before = sim.deploy(AppSpec::new("/steady", 2)).await.unwrap();
     in_sync_with(&registry, &sim).await;
 
@@ -210,7 +203,7 @@ async fn a_standby_takes_over_the_stream_when_the_leader_dies() {
     let flags = ["--election", "true", "--election-ttl", "2s"];
     let a = subscriber(&etcd, &sim.url(), &flags).await;
     let b = subscriber(&etcd, &sim.url(), &flags).await;
-    eventually("one leader", || async {
+    eventually("one leader", WAIT, async || {
         (a.is_leader() ^ b.is_leader()).then_some(())
     })
     .await;
@@ -224,7 +217,7 @@ async fn a_standby_takes_over_the_stream_when_the_leader_dies() {
     // The leader dies without resigning: its lease runs out, the standby wins (within
     // `eventually`'s deadline; how fast is measured by the benchmarks, not here).
     leader.abort();
-    eventually("the standby leads", || async {
+    eventually("the standby leads", WAIT, async || {
         standby.is_leader().then_some(())
     })
     .await;
@@ -263,7 +256,7 @@ async fn two_callback_subscribers_write_the_same_events_idempotently() {
                 .unwrap(),
         );
     }
-    eventually("both registered", || async {
+    eventually("both registered", WAIT, async || {
         (sim.subscriptions().len() == 2).then_some(())
     })
     .await;
@@ -278,7 +271,7 @@ async fn two_callback_subscribers_write_the_same_events_idempotently() {
     sim.terminate("/other").await.unwrap();
     in_sync_with(&registry, &sim).await;
     // Exactly one of them leads (and would run the periodic reconcile).
-    eventually("exactly one leader", || async {
+    eventually("exactly one leader", WAIT, async || {
         (subs.iter().filter(|s| s.is_leader()).count() == 1).then_some(())
     })
     .await;

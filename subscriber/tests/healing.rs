@@ -122,19 +122,7 @@ async fn setup(
         sim.deploy(app).await.unwrap();
     }
     let marathon = PartialMarathon::start(&sim).await;
-    let sub = subscriber(
-        &etcd,
-        &marathon.url,
-        &[
-            "--source",
-            "callback",
-            "--election",
-            "false",
-            "--reconcile-interval",
-            "off",
-        ],
-    )
-    .await;
+    let sub = callback_subscriber(&etcd, &marathon.url, &[]).await;
     in_sync_with(&registry, &sim).await;
     (etcd, registry, sim, marathon, sub)
 }
@@ -168,9 +156,11 @@ async fn tombstone(registry: &Registry, task: &TaskView) -> Option<(String, Stam
 }
 
 async fn wait_for_state(registry: &Registry, task: &TaskView, state: TaskState) -> TaskRecord {
-    eventually(&format!("{} becomes {state:?}", task.task_id), || async {
-        stored(registry, task).await.filter(|r| r.state == state)
-    })
+    eventually(
+        &format!("{} becomes {state:?}", task.task_id),
+        WAIT,
+        async || stored(registry, task).await.filter(|r| r.state == state),
+    )
     .await
 }
 
@@ -217,7 +207,7 @@ async fn a_callback_from_beyond_the_clock_skew_gets_422_and_the_real_kill_applie
     let now = Stamp::now().to_string();
     let (code, _) = post_callback(&sub, status(&task, "TASK_KILLED", &now).to_string()).await;
     assert_eq!(code, 200);
-    let (reason, at) = eventually("the kill leaves a tombstone", || async {
+    let (reason, at) = eventually("the kill leaves a tombstone", WAIT, async || {
         tombstone(&registry, &task).await
     })
     .await;
@@ -228,14 +218,7 @@ async fn a_callback_from_beyond_the_clock_skew_gets_422_and_the_real_kill_applie
 #[tokio::test]
 async fn an_sse_event_from_beyond_the_clock_skew_is_dropped_and_real_events_apply() {
     let (etcd, registry) = etcd().await;
-    let sim = sim(MarathonVersion::V1_10).await;
-    let sub = subscriber(
-        &etcd,
-        &sim.url(),
-        &["--election", "false", "--reconcile-interval", "off"],
-    )
-    .await;
-    sim.wait_for_event_streams(1, WAIT).await.unwrap();
+    let (sim, sub) = streaming(&etcd, MarathonVersion::V1_10).await;
     sim.deploy(AppSpec::new("/web", 2).with_health_checks(true))
         .await
         .unwrap();
@@ -248,7 +231,7 @@ async fn an_sse_event_from_beyond_the_clock_skew_is_dropped_and_real_events_appl
     sim.emit_raw(status(&task, "TASK_RUNNING", FAR_FUTURE))
         .await;
     sim.set_health(&task.task_id, false).await.unwrap();
-    let record = eventually("the real health event applies", || async {
+    let record = eventually("the real health event applies", WAIT, async || {
         stored(&registry, &task)
             .await
             .filter(|r| r.health == Health::Unhealthy)
@@ -258,7 +241,7 @@ async fn an_sse_event_from_beyond_the_clock_skew_is_dropped_and_real_events_appl
 
     sim.set_failing(false);
     sim.kill_task(&task.task_id).await.unwrap();
-    let (reason, at) = eventually("the kill's tombstone", || async {
+    let (reason, at) = eventually("the kill's tombstone", WAIT, async || {
         tombstone(&registry, &task).await
     })
     .await;
@@ -295,7 +278,7 @@ async fn a_reconcile_replaces_a_far_future_guard_with_the_listings_own() {
     let now = Stamp::now().to_string();
     let (code, _) = post_callback(&sub, status(&task, "TASK_KILLING", &now).to_string()).await;
     assert_eq!(code, 200);
-    eventually("the event is handled", || async {
+    eventually("the event is handled", WAIT, async || {
         let (_, h) = get_json(&url(&sub, "/healthz")).await?;
         (h["checks"]["queue_depth"] == 0).then_some(())
     })
@@ -409,7 +392,7 @@ async fn a_running_task_in_the_listing_replaces_a_tombstone_and_a_killing_one_do
     let now = Stamp::now().to_string();
     let (code, _) = post_callback(&sub, status(&task, "TASK_KILLED", &now).to_string()).await;
     assert_eq!(code, 200);
-    eventually("the kill's tombstone", || async {
+    eventually("the kill's tombstone", WAIT, async || {
         tombstone(&registry, &task).await
     })
     .await;
@@ -452,7 +435,7 @@ async fn addresses_no_client_can_use_never_reach_a_record() {
     ]);
     let (code, answer) = post_callback(&sub, event.to_string()).await;
     assert_eq!(code, 200, "{answer}");
-    let record = eventually("the event's record", || async {
+    let record = eventually("the event's record", WAIT, async || {
         stored(&registry, &task)
             .await
             .filter(|r| r.host == "0.0.0.0")
@@ -467,7 +450,7 @@ async fn addresses_no_client_can_use_never_reach_a_record() {
     event["host"] = json!("");
     let (code, _) = post_callback(&sub, event.to_string()).await;
     assert_eq!(code, 200);
-    let record = eventually("the empty-host record", || async {
+    let record = eventually("the empty-host record", WAIT, async || {
         stored(&registry, &task).await.filter(|r| r.host.is_empty())
     })
     .await;

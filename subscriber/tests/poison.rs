@@ -21,15 +21,11 @@ const LARGE: usize = 5_000;
 
 /// An etcd that refuses requests over 512 KiB (etcd's default is 1.5 MiB).
 async fn small_request_etcd() -> (EtcdServer, Registry) {
-    init_logs();
-    let etcd = EtcdServer::start_with(EtcdSpec {
+    etcd_with(EtcdSpec {
         extra_args: vec!["--max-request-bytes".into(), "524288".into()],
         ..EtcdSpec::default()
     })
     .await
-    .expect("etcd starts");
-    let registry = etcd.registry().await.expect("registry");
-    (etcd, registry)
 }
 
 /// A `status_update_event` for `task` of `app` with `ports` host ports.
@@ -67,7 +63,7 @@ async fn metric(sub: &Subscriber, sample: &str) -> f64 {
 
 /// The stored state of `task`, polled until present.
 async fn stored_state(registry: &Registry, task: &str) -> TaskState {
-    eventually(&format!("{task} in etcd"), || async {
+    eventually(&format!("{task} in etcd"), WAIT, async || {
         stored_tasks(registry).await.remove(task).map(|r| r.state)
     })
     .await
@@ -83,14 +79,7 @@ enum Path {
 /// here on only events write (no reconcile can fix what the events should have).
 async fn events_only_setup() -> (EtcdServer, Registry, Simulator, Subscriber, Vec<String>) {
     let (etcd, registry) = etcd().await;
-    let sim = sim(MarathonVersion::V1_10).await;
-    let sub = subscriber(
-        &etcd,
-        &sim.url(),
-        &["--election", "false", "--reconcile-interval", "off"],
-    )
-    .await;
-    sim.wait_for_event_streams(1, WAIT).await.unwrap();
+    let (sim, sub) = streaming(&etcd, MarathonVersion::V1_10).await;
     let tasks = sim.deploy(AppSpec::new("/web", 3)).await.unwrap();
     in_sync_with(&registry, &sim).await;
     sim.set_failing(true);
@@ -139,7 +128,7 @@ async fn a_huge_event_is_refused_alone(path: Path) {
 
     let running: Vec<String> = sim.running_tasks().into_iter().map(|t| t.task_id).collect();
     assert_eq!(running.len(), 5);
-    eventually("the killing task marked down", || async {
+    eventually("the killing task marked down", WAIT, async || {
         (stored_state(&registry, killing_task).await == TaskState::Killing).then_some(())
     })
     .await;
@@ -186,14 +175,7 @@ async fn a_huge_sse_event_is_dropped_and_the_events_after_it_are_written() {
 #[tokio::test]
 async fn a_write_etcd_refuses_inside_a_burst_leaves_every_other_record_written() {
     let (etcd, registry) = small_request_etcd().await;
-    let sim = sim(MarathonVersion::V1_10).await;
-    let sub = subscriber(
-        &etcd,
-        &sim.url(),
-        &["--election", "false", "--reconcile-interval", "off"],
-    )
-    .await;
-    sim.wait_for_event_streams(1, WAIT).await.unwrap();
+    let (sim, sub) = streaming(&etcd, MarathonVersion::V1_10).await;
     sim.deploy(AppSpec::new("/burst", 30)).await.unwrap();
     in_sync_with(&registry, &sim).await;
     let permanent_before = metric(
@@ -222,7 +204,7 @@ async fn a_write_etcd_refuses_inside_a_burst_leaves_every_other_record_written()
 
     // Every other record is written (the poison is not in the simulator's truth).
     in_sync_with(&registry, &sim).await;
-    let health = eventually("/healthz reports the refused record", || async {
+    let health = eventually("/healthz reports the refused record", WAIT, async || {
         let (_, health) = get_json(&url(&sub, "/healthz")).await?;
         (health["status"] == "degraded").then_some(health)
     })
@@ -253,27 +235,13 @@ async fn a_write_etcd_refuses_inside_a_burst_leaves_every_other_record_written()
     sub.stop().await;
 }
 
-/// A subscriber taking callbacks only: no events from the simulator, no reconcile.
-async fn callback_subscriber(etcd: &EtcdServer, sim: &Simulator, extra: &[&str]) -> Subscriber {
-    let mut flags = vec![
-        "--source",
-        "callback",
-        "--election",
-        "false",
-        "--reconcile-interval",
-        "off",
-    ];
-    flags.extend_from_slice(extra);
-    subscriber(etcd, &sim.url(), &flags).await
-}
-
 #[tokio::test]
 async fn a_shutdown_writes_every_accepted_event_despite_a_refused_one() {
     let (etcd, registry) = small_request_etcd().await;
     let sim = sim(MarathonVersion::V1_10).await;
     sim.set_event_delivery(false);
     sim.deploy(AppSpec::new("/web", 0)).await.unwrap();
-    let sub = callback_subscriber(&etcd, &sim, &[]).await;
+    let sub = callback_subscriber(&etcd, &sim.url(), &[]).await;
 
     // Accepted (under --max-record-size), then refused by etcd.
     let poison = unknown_task("/web", 3);
@@ -299,7 +267,7 @@ async fn a_shutdown_counts_the_events_it_cannot_write() {
     let sim = sim(MarathonVersion::V1_10).await;
     sim.set_event_delivery(false);
     sim.deploy(AppSpec::new("/web", 0)).await.unwrap();
-    let sub = callback_subscriber(&etcd, &sim, &["--drain-timeout", "1s"]).await;
+    let sub = callback_subscriber(&etcd, &sim.url(), &["--drain-timeout", "1s"]).await;
     let dropped_sample =
         r#"herald_subscriber_events_total{type="status_update_event",outcome="dropped"}"#;
     let before = metric(&sub, dropped_sample).await;
@@ -355,19 +323,7 @@ async fn a_reconcile_skips_a_record_too_large_and_writes_the_rest() {
         .unwrap();
     let small = sim.deploy(AppSpec::new("/small", 2)).await.unwrap();
     // Marathon 1.10 sends no callbacks: only reconciles write.
-    let sub = subscriber(
-        &etcd,
-        &sim.url(),
-        &[
-            "--election",
-            "false",
-            "--reconcile-interval",
-            "off",
-            "--source",
-            "callback",
-        ],
-    )
-    .await;
+    let sub = callback_subscriber(&etcd, &sim.url(), &[]).await;
     let (code, report) = post_json(&url(&sub, "/cleanup")).await;
     assert_eq!(code, 200, "{report}");
     assert_eq!(report["refused"], 2, "the big app and its task: {report}");

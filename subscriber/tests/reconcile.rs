@@ -17,14 +17,7 @@ async fn setup(
     Subscriber,
 ) {
     let (etcd, registry) = etcd().await;
-    let sim = sim(version).await;
-    let sub = subscriber(
-        &etcd,
-        &sim.url(),
-        &["--election", "false", "--reconcile-interval", "off"],
-    )
-    .await;
-    sim.wait_for_event_streams(1, WAIT).await.unwrap();
+    let (sim, sub) = streaming(&etcd, version).await;
     (etcd, registry, sim, sub)
 }
 
@@ -48,7 +41,7 @@ async fn an_in_sync_registry_gets_zero_writes() {
         in_sync_with(&registry, &sim).await;
         // The start-up and reconnect resyncs have nothing left to do once the dry run
         // plans no change; from then on nothing may write.
-        eventually("a dry run plans no change", || async {
+        eventually("a dry run plans no change", WAIT, async || {
             let (_, plan) = get_json(&url(&sub, "/cleanup")).await?;
             (plan["changes"] == serde_json::json!([])).then_some(())
         })

@@ -11,15 +11,8 @@ use marathon_sim::{AppSpec, MarathonVersion};
 #[tokio::test]
 async fn an_etcd_restart_during_a_burst_loses_no_record() {
     let (mut etcd, registry) = etcd().await;
-    let sim = sim(MarathonVersion::V1_10).await;
     // No periodic reconcile: the records must come from the events alone.
-    let sub = subscriber(
-        &etcd,
-        &sim.url(),
-        &["--election", "false", "--reconcile-interval", "off"],
-    )
-    .await;
-    sim.wait_for_event_streams(1, WAIT).await.unwrap();
+    let (sim, sub) = streaming(&etcd, MarathonVersion::V1_10).await;
     sim.deploy(AppSpec::new("/burst", 30)).await.unwrap();
     in_sync_with(&registry, &sim).await;
 
@@ -38,14 +31,7 @@ async fn an_etcd_restart_during_a_burst_loses_no_record() {
 #[tokio::test]
 async fn a_frozen_etcd_delays_but_does_not_lose_events() {
     let (etcd, registry) = etcd().await;
-    let sim = sim(MarathonVersion::V1_4).await;
-    let sub = subscriber(
-        &etcd,
-        &sim.url(),
-        &["--election", "false", "--reconcile-interval", "off"],
-    )
-    .await;
-    sim.wait_for_event_streams(1, WAIT).await.unwrap();
+    let (sim, sub) = streaming(&etcd, MarathonVersion::V1_4).await;
     etcd.freeze();
     let tasks = sim.deploy(AppSpec::new("/slow", 3)).await.unwrap();
     sim.kill_task(&tasks[0]).await.unwrap();

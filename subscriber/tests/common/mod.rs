@@ -3,16 +3,17 @@
 #![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::time::Duration;
 
 use clap::Parser;
 use herald_subscriber::{Config, Subscriber};
 use marathon_sim::{MarathonVersion, SimConfig, Simulator, TaskView};
-use registry::harness::EtcdServer;
+use registry::harness::{EtcdServer, EtcdSpec};
+pub use registry::harness::{WAIT, eventually};
 use registry::{Registry, Scope, TaskRecord};
 
-pub const WAIT: Duration = Duration::from_secs(20);
+/// The flags of a subscriber that writes only what events say: no election, no periodic
+/// reconcile.
+pub const EVENTS_ONLY: [&str; 4] = ["--election", "false", "--reconcile-interval", "off"];
 
 /// Logs to the test output when `HERALD_TEST_LOG` is set (e.g. `herald_subscriber=debug`).
 pub fn init_logs() {
@@ -25,8 +26,13 @@ pub fn init_logs() {
 }
 
 pub async fn etcd() -> (EtcdServer, Registry) {
+    etcd_with(EtcdSpec::default()).await
+}
+
+/// An etcd with extra settings, and a registry client of it.
+pub async fn etcd_with(spec: EtcdSpec) -> (EtcdServer, Registry) {
     init_logs();
-    let etcd = EtcdServer::start().await.expect("etcd starts");
+    let etcd = EtcdServer::start_with(spec).await.expect("etcd starts");
     let registry = etcd.registry().await.expect("registry");
     (etcd, registry)
 }
@@ -56,6 +62,24 @@ pub async fn subscriber(etcd: &EtcdServer, marathon: &str, extra: &[&str]) -> Su
     Subscriber::start(config).await.expect("subscriber starts")
 }
 
+/// A simulator of `version` and a subscriber streaming its events into `etcd`
+/// ([`EVENTS_ONLY`]), once the event stream is open.
+pub async fn streaming(etcd: &EtcdServer, version: MarathonVersion) -> (Simulator, Subscriber) {
+    let sim = sim(version).await;
+    let sub = subscriber(etcd, &sim.url(), &EVENTS_ONLY).await;
+    sim.wait_for_event_streams(1, WAIT).await.unwrap();
+    (sim, sub)
+}
+
+/// A subscriber taking callbacks only ([`EVENTS_ONLY`] and `extra` flags): nothing is
+/// written but what a test posts, and what the start-up reconcile against `marathon` finds.
+pub async fn callback_subscriber(etcd: &EtcdServer, marathon: &str, extra: &[&str]) -> Subscriber {
+    let mut flags = vec!["--source", "callback"];
+    flags.extend_from_slice(&EVENTS_ONLY);
+    flags.extend_from_slice(extra);
+    subscriber(etcd, marathon, &flags).await
+}
+
 pub fn http() -> reqwest::Client {
     herald_subscriber::marathon::client::install_crypto_provider();
     reqwest::Client::new()
@@ -83,24 +107,6 @@ pub async fn post_callback(
     (status, json)
 }
 
-/// Polls `check` until it returns `Some`, or panics after `WAIT` with `what`.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!("timed out waiting for: {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// The live task records, by task id.
 pub async fn stored_tasks(registry: &Registry) -> BTreeMap<String, TaskRecord> {
     match registry.list(&Scope::All).await {
@@ -116,20 +122,15 @@ pub async fn stored_tasks(registry: &Registry) -> BTreeMap<String, TaskRecord> {
 /// Waits until etcd holds exactly the simulator's running tasks (ids, ports, IPs, health)
 /// and returns them.
 pub async fn in_sync_with(registry: &Registry, sim: &Simulator) -> BTreeMap<String, TaskRecord> {
-    let mut last;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
+    eventually("etcd to match the simulator", WAIT, async || {
         let want = sim.running_tasks();
         let have = stored_tasks(registry).await;
         match diff(&want, &have) {
-            None => return have,
-            Some(d) => last = d,
+            None => Ok(have),
+            Some(last) => Err(last),
         }
-        if tokio::time::Instant::now() > deadline {
-            panic!("etcd never matched the simulator: {last}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 /// `None` when the records match the simulator's truth, else what differs.
