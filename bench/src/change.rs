@@ -38,7 +38,7 @@ impl Changer {
         self.seq += 1;
         let s = self.seq;
         let ip = Ipv4Addr::new(11, (s >> 16) as u8, (s >> 8) as u8, s as u8);
-        let mut rec = fixture::task(k, 0, ip)?;
+        let mut rec = fixture::task(k, 0, ip);
         rec.updated_at = Stamp::from_datetime(self.base + chrono::Duration::milliseconds(s.into()));
         Ok((WriteOp::newer(Write::PutTask(rec)), ip))
     }

@@ -7,10 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use hickory_proto::rr::RecordType;
-use registry::harness::{EtcdServer, EtcdSpec};
-use registry::{
-    AppId, Health, Protocol, Registry, Stamp, TaskPort, TaskRecord, TaskState, Write, WriteOp,
-};
+use registry::harness::{EtcdServer, EtcdSpec, records};
+use registry::{Registry, TaskRecord, Write, WriteOp};
 
 use crate::dnsq;
 use crate::procs::{self, Proc};
@@ -24,27 +22,12 @@ pub fn task_ip(k: usize, j: usize) -> Ipv4Addr {
 }
 
 /// A running task `j` of the app `/app{k}` on agent `10.x.y.(j+1)`, host port `31000+j`.
-pub fn task(k: usize, j: usize, ip: Ipv4Addr) -> Result<TaskRecord> {
-    Ok(TaskRecord {
-        app_id: AppId::parse(&format!("/app{k}"))?,
-        task_id: format!("app{k}.{:08x}-0000-4000-8000-{:012x}", k, j),
-        instance_id: None,
-        agent_id: Some(format!("2f3a9d0c-1111-4d7e-8a3b-5c2b1f0e9d77-S{j}")),
-        host: ip.to_string(),
-        agent_ips: vec![ip.into()],
-        task_ips: vec![],
-        ports: vec![TaskPort {
-            name: Some("http".into()),
-            protocols: vec![Protocol::Tcp],
-            container_port: None,
-            host_port: Some(31000 + j as u16),
-            service_port: None,
-        }],
-        state: TaskState::Running,
-        health: Health::Unknown,
-        app_version: None,
-        updated_at: Stamp::now(),
-    })
+pub fn task(k: usize, j: usize, ip: Ipv4Addr) -> TaskRecord {
+    let task_id = format!("app{k}.{:08x}-0000-4000-8000-{:012x}", k, j);
+    records::task(&format!("/app{k}"), &task_id, &ip.to_string())
+        .agent_id(&format!("2f3a9d0c-1111-4d7e-8a3b-5c2b1f0e9d77-S{j}"))
+        .ports(vec![records::port("http", None, Some(31000 + j as u16))])
+        .build()
 }
 
 /// Writes `apps x tasks` running task records.
@@ -52,7 +35,7 @@ pub async fn load(registry: &Registry, apps: usize, tasks: usize) -> Result<()> 
     let mut ops = Vec::with_capacity(LOAD_CHUNK);
     for k in 0..apps {
         for j in 0..tasks {
-            ops.push(WriteOp::newer(Write::PutTask(task(k, j, task_ip(k, j))?)));
+            ops.push(WriteOp::newer(Write::PutTask(task(k, j, task_ip(k, j)))));
             if ops.len() >= LOAD_CHUNK {
                 registry.apply(std::mem::take(&mut ops)).await?;
             }

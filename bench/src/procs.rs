@@ -1,16 +1,17 @@
 //! Child processes killed on drop, and what `/proc` says about them (CPU time, memory).
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
+use registry::harness::KillOnDrop;
 
 /// A running child process, killed (SIGKILL) and reaped when dropped.
 pub struct Proc {
     name: String,
-    child: Child,
+    child: KillOnDrop,
 }
 
 impl Proc {
@@ -22,12 +23,13 @@ impl Proc {
         } else {
             Stdio::null()
         };
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .with_context(|| format!("cannot start {name} ({command:?})"))?;
+        let child = KillOnDrop::spawn(
+            command
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(stderr),
+        )
+        .with_context(|| format!("cannot start {name} ({command:?})"))?;
         Ok(Proc {
             name: name.to_string(),
             child,
@@ -46,13 +48,6 @@ impl Proc {
             Ok(Some(status)) => bail!("{} exited: {status}", self.name),
             Err(e) => bail!("{}: {e}", self.name),
         }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -144,15 +139,13 @@ fn parse_status_kb(status: &str, field: &str) -> Option<u64> {
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
-/// The directory of the release binaries: `$HERALD_BENCH_BIN_DIR`, else this binary's own.
+/// The directory of the release binaries: `$HERALD_BENCH_BIN_DIR`, else this binary's own
+/// (the harness's [`registry::harness::bin_dir`]).
 pub fn bin_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("HERALD_BENCH_BIN_DIR") {
-        return dir.into();
+    match std::env::var_os("HERALD_BENCH_BIN_DIR") {
+        Some(dir) => dir.into(),
+        None => registry::harness::bin_dir(),
     }
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from("target/release"))
 }
 
 /// A binary from [`bin_dir`]; fails with a hint when it was not built.

@@ -108,7 +108,7 @@ async fn load_with_ports(registry: &registry::Registry, apps: usize) -> Result<(
     let mut ops = Vec::with_capacity(1_000);
     for k in 0..apps {
         for j in 0..TASKS_PER_APP {
-            let mut task = fixture::task(k, j, fixture::task_ip(k, j))?;
+            let mut task = fixture::task(k, j, fixture::task_ip(k, j));
             task.ports = ["http", "admin", "metrics"]
                 .iter()
                 .enumerate()
