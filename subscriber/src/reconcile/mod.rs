@@ -1,0 +1,296 @@
+//! Reconciliation: make etcd equal Marathon's `GET /v2/apps?embed=apps.tasks`.
+//!
+//! A run reads etcd, then Marathon ([`wanted`]: the listing turned into records), makes a
+//! [`ReconcilePlan`] of the difference (pure: [`plan`]) and applies it: each write guarded
+//! by the `mod_revision` the plan was made from ([`registry::Guard::Revision`]), so an
+//! event written meanwhile is never clobbered (the write conflicts and the next run looks
+//! again). Records are compared semantically ([`crate::records::same_task`], ignoring
+//! `updated_at`): a registry already in sync gets zero writes. [`run_loop`] decides when
+//! runs happen.
+//!
+//! Safety rules:
+//! - etcd is read *before* Marathon, so anything etcd holds is older than Marathon's
+//!   answer (or conflicts);
+//! - if Marathon fails, errors or answers without an `apps` list (or without embedded
+//!   tasks), nothing is planned, so nothing is deleted;
+//! - a plan that deletes more than `max_delete_share` of the stored records needs `force`:
+//!   `POST /cleanup` refuses it (409) and applies nothing; automatic runs apply the
+//!   creations and updates and withhold the deletions (logged, counted);
+//! - Marathon's listing is the source of truth, and it always wins over what etcd holds:
+//!   a listed app or running task is restored over its tombstone, and a stored record
+//!   stamped beyond the allowed clock skew gets the listing's stamp (see [`plan`]).
+
+pub mod plan;
+mod schedule;
+mod wanted;
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use registry::{Outcome, Registry, Scope, Stamp};
+use serde::Serialize;
+use tokio::sync::Mutex;
+
+pub use plan::{ChangeKind, PlannedChange, ReconcilePlan, Summary};
+pub use schedule::run_loop;
+
+use crate::agents::AgentResolver;
+use crate::catalog::Catalog;
+use crate::events::DEFAULT_MAX_CLOCK_SKEW;
+use crate::marathon::{MarathonClient, MarathonError};
+use crate::queue::IngestQueue;
+use crate::telemetry;
+use crate::writes::{WriteError, WriteResult, Writer};
+use plan::{Horizon, PlanWrites, Rules};
+
+/// Why a reconcile did not run or not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// etcd could not be read or written.
+    #[error("etcd: {0}")]
+    Etcd(#[from] registry::Error),
+    /// Marathon failed: nothing was planned, nothing deleted.
+    #[error("{0}")]
+    Marathon(#[from] MarathonError),
+    /// etcd failed writes in a way that may clear (the rest of the plan was applied).
+    #[error("etcd: {0}")]
+    Write(WriteError),
+    /// Too many deletions without `force`.
+    #[error(
+        "the plan removes {deletes} of {records} records ({:.0}%), more than the allowed {:.0}%; \
+         nothing was applied — check Marathon, then repeat with force=true",
+        share * 100.0, max * 100.0
+    )]
+    NeedsForce {
+        /// Records the plan removes.
+        deletes: usize,
+        /// Records stored.
+        records: usize,
+        /// `deletes / records`.
+        share: f64,
+        /// The configured limit.
+        max: f64,
+        /// The refused plan.
+        plan: Box<ReconcilePlan>,
+    },
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReconcileReport {
+    /// The plan's counts.
+    pub planned: Summary,
+    /// Writes applied.
+    pub written: usize,
+    /// Writes refused because the key changed since the plan (an event won; the next run
+    /// looks again).
+    pub conflicts: usize,
+    /// Removals held back (too many, no force).
+    pub withheld_deletes: usize,
+    /// Writes refused for good: the record is over `--max-record-size`, or etcd refused it
+    /// (logged, counted, reported on `/healthz`).
+    pub refused: usize,
+    /// Milliseconds the run took.
+    pub duration_ms: u64,
+}
+
+/// How a run treats a plan over the delete share.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Refuse it whole (`POST /cleanup`).
+    Refuse,
+    /// Apply everything but the removals (automatic runs).
+    Withhold,
+    /// Apply it (`POST /cleanup?force=true`).
+    Force,
+}
+
+/// Plans and applies reconciles; one at a time per process.
+pub struct Reconciler {
+    registry: Registry,
+    writer: Writer,
+    client: MarathonClient,
+    catalog: Catalog,
+    agents: AgentResolver,
+    max_delete_share: f64,
+    max_clock_skew: Duration,
+    running: Mutex<()>,
+    queue: Option<IngestQueue>,
+}
+
+impl Reconciler {
+    /// A reconciler.
+    pub fn new(
+        writer: Writer,
+        client: MarathonClient,
+        catalog: Catalog,
+        agents: AgentResolver,
+        max_delete_share: f64,
+    ) -> Self {
+        Reconciler {
+            registry: writer.registry().clone(),
+            writer,
+            client,
+            catalog,
+            agents,
+            max_delete_share: max_delete_share.clamp(0.0, 1.0),
+            max_clock_skew: DEFAULT_MAX_CLOCK_SKEW,
+            running: Mutex::new(()),
+            queue: None,
+        }
+    }
+
+    /// Stored stamps further than `skew` ahead of this host's clock are replaced by the
+    /// listing's (default [`DEFAULT_MAX_CLOCK_SKEW`]).
+    pub fn with_max_clock_skew(mut self, skew: Duration) -> Self {
+        self.max_clock_skew = skew;
+        self
+    }
+
+    /// Before planning, wait (up to 10 s) until the events accepted so far are written,
+    /// so that a plan does not "fix" what the queue is about to write anyway.
+    pub fn after_queue(mut self, queue: IngestQueue) -> Self {
+        self.queue = Some(queue);
+        self
+    }
+
+    /// Computes the plan; writes nothing.
+    pub async fn plan(&self) -> Result<ReconcilePlan, ReconcileError> {
+        if let Some(queue) = &self.queue
+            && !queue.caught_up(Duration::from_secs(10)).await
+        {
+            tracing::debug!("the event queue is still behind; planning anyway");
+        }
+        // etcd first: then whatever it holds is no newer than Marathon's answer.
+        let (snapshot, tombstones) = self.registry.list_with_tombstones(&Scope::All).await?;
+        let apps = self.client.apps_with_tasks().await?;
+        let wanted = wanted::wanted(&apps, &self.catalog, &self.agents).await;
+        let rules = Rules {
+            horizon: Horizon::new(Utc::now(), self.max_clock_skew),
+            now: Stamp::now(),
+            max_delete_share: self.max_delete_share,
+        };
+        let plan = plan::plan(&snapshot, &tombstones, wanted, &rules);
+        if plan.restored > 0 {
+            tracing::info!(
+                restored = plan.restored,
+                "Marathon lists records that were removed recently; the plan restores them over their tombstones"
+            );
+        }
+        if plan.unfrozen > 0 {
+            tracing::warn!(
+                records = plan.unfrozen,
+                skew = %humantime::format_duration(self.max_clock_skew),
+                "stored records are stamped beyond the allowed clock skew; the plan gives them the listing's stamps"
+            );
+        }
+        Ok(plan)
+    }
+
+    /// Plans and applies. Without `force`, a plan over the delete share is refused whole
+    /// ([`ReconcileError::NeedsForce`]).
+    pub async fn run(&self, force: bool) -> Result<ReconcileReport, ReconcileError> {
+        self.run_with(if force { Mode::Force } else { Mode::Refuse })
+            .await
+    }
+
+    /// The automatic run: over the delete share, apply everything but the removals.
+    pub async fn run_automatic(&self) -> Result<ReconcileReport, ReconcileError> {
+        self.run_with(Mode::Withhold).await
+    }
+
+    async fn run_with(&self, mode: Mode) -> Result<ReconcileReport, ReconcileError> {
+        let _one_at_a_time = self.running.lock().await;
+        let started = Instant::now();
+        let plan = match self.plan().await {
+            Ok(plan) => plan,
+            Err(e) => {
+                telemetry::reconcile_run("failed");
+                return Err(e);
+            }
+        };
+        telemetry::reconcile_last_diff(plan.summary.total());
+        let withhold = plan.needs_force && mode != Mode::Force;
+        if withhold && mode == Mode::Refuse {
+            telemetry::reconcile_run("refused");
+            return Err(ReconcileError::NeedsForce {
+                deletes: plan.summary.deletes(),
+                records: plan.stored_records,
+                share: plan.delete_share,
+                max: self.max_delete_share,
+                plan: Box::new(plan),
+            });
+        }
+        let PlanWrites {
+            kinds,
+            ops,
+            withheld,
+        } = plan::writes(plan.changes, withhold);
+        if withheld > 0 {
+            tracing::warn!(
+                withheld,
+                stored = plan.stored_records,
+                "reconcile would remove more than the allowed share of records; removals withheld (POST /cleanup?force=true applies them)"
+            );
+        }
+        // One record etcd refuses is skipped (logged, counted); the rest is applied.
+        let results = self.writer.apply(ops).await;
+        let tally = Tally::of(&kinds, &results);
+        if let Some(e) = tally.unavailable {
+            telemetry::reconcile_run("failed");
+            return Err(ReconcileError::Write(e));
+        }
+        telemetry::reconcile_run(if withheld > 0 {
+            "withheld"
+        } else if results.is_empty() {
+            "in_sync"
+        } else {
+            "applied"
+        });
+        let report = ReconcileReport {
+            planned: plan.summary,
+            written: tally.written,
+            conflicts: tally.conflicts,
+            withheld_deletes: withheld,
+            refused: tally.refused,
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        if report.planned.total() > 0 {
+            tracing::info!(?report, "reconcile applied");
+        } else {
+            tracing::debug!(?report, "reconcile: etcd is in sync");
+        }
+        Ok(report)
+    }
+}
+
+/// What became of a plan's writes.
+#[derive(Default)]
+struct Tally {
+    written: usize,
+    conflicts: usize,
+    refused: usize,
+    /// A write etcd failed in a way that may clear.
+    unavailable: Option<WriteError>,
+}
+
+impl Tally {
+    /// Counts the results of writes of `kinds` (and each written change, by kind, in the
+    /// metrics).
+    fn of(kinds: &[ChangeKind], results: &[WriteResult]) -> Self {
+        let mut tally = Tally::default();
+        for (kind, result) in kinds.iter().zip(results) {
+            match result {
+                Ok(Outcome::Written) => {
+                    tally.written += 1;
+                    telemetry::reconcile_changes(kind.label(), 1);
+                }
+                Ok(Outcome::Conflict) => tally.conflicts += 1,
+                Ok(_) => {}
+                Err(e @ WriteError::Unavailable(_)) => tally.unavailable = Some(e.clone()),
+                Err(_) => tally.refused += 1,
+            }
+        }
+        tally
+    }
+}

@@ -1,0 +1,839 @@
+//! The reconcile plan, a pure function: what etcd holds and what Marathon's listing wants
+//! in, the changes that make etcd equal the listing out ([`plan`]); and the writes that apply
+//! them ([`writes`]). No I/O and no clock: the caller reads both sides and says what "now"
+//! is, so every rule below has a unit test.
+//!
+//! The rules:
+//! - a record the listing wants and etcd lacks is created (guarded by revision 0: absent);
+//! - a record that differs ([`records::same_task`], [`records::same_app`]: `updated_at`
+//!   aside) is updated, guarded by the `mod_revision` it was read at; identical records are
+//!   left alone, so a registry in sync gets no write;
+//! - a stored record the listing lacks is removed, guarded the same way (apps whose
+//!   definition cannot be used are kept as they are);
+//! - the listing wins over a tombstone: a listed app, or a listed *running* task, that etcd
+//!   holds as a tombstone is restored over it at once (a task listed as killing or
+//!   unreachable is on its way out, and leaves the tombstone in place);
+//! - a stored record stamped beyond the allowed clock skew ([`Horizon`]) is rewritten with
+//!   the listing's stamp even when nothing else differs, so that real events apply to it
+//!   again;
+//! - a plan that removes more than the allowed share of the stored records needs force;
+//!   without it, [`writes`] can withhold the removals.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::Hash;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use registry::{
+    AppId, AppRecord, Guard, KeyKind, Snapshot, Stamp, TaskRecord, Tombstone, Versioned, Write,
+    WriteOp,
+};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use crate::records;
+use crate::writes::subject;
+
+/// Why a reconcile removes a record.
+const REMOVED: &str = "reconcile: not in Marathon";
+
+/// The kinds of change a plan holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A task Marathon runs that etcd lacks (or holds only a tombstone of).
+    CreateTask,
+    /// A task whose record differs.
+    UpdateTask,
+    /// A task etcd holds that Marathon does not run.
+    RemoveTask,
+    /// An app etcd lacks (or holds only a tombstone of).
+    CreateApp,
+    /// An app whose record differs.
+    UpdateApp,
+    /// An app Marathon no longer has.
+    RemoveApp,
+}
+
+impl ChangeKind {
+    /// Every kind, in declaration order (the order a [`Summary`] lists them in).
+    pub const ALL: [ChangeKind; 6] = [
+        ChangeKind::CreateTask,
+        ChangeKind::UpdateTask,
+        ChangeKind::RemoveTask,
+        ChangeKind::CreateApp,
+        ChangeKind::UpdateApp,
+        ChangeKind::RemoveApp,
+    ];
+
+    /// The kind's one name: in the plan's JSON, as a [`Summary`] key, and as the `change`
+    /// metrics label.
+    pub fn label(self) -> &'static str {
+        match self {
+            ChangeKind::CreateTask => "create_task",
+            ChangeKind::UpdateTask => "update_task",
+            ChangeKind::RemoveTask => "remove_task",
+            ChangeKind::CreateApp => "create_app",
+            ChangeKind::UpdateApp => "update_app",
+            ChangeKind::RemoveApp => "remove_app",
+        }
+    }
+
+    /// True for removals.
+    pub fn is_delete(self) -> bool {
+        matches!(self, ChangeKind::RemoveTask | ChangeKind::RemoveApp)
+    }
+}
+
+impl Serialize for ChangeKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.label())
+    }
+}
+
+/// One planned change.
+#[derive(Clone, Debug, Serialize)]
+pub struct PlannedChange {
+    /// What.
+    pub change: ChangeKind,
+    /// The app.
+    pub app_id: AppId,
+    /// The task, for task changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    /// The record to write (creations and updates).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<serde_json::Value>,
+    /// The record stored now (updates and removals).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored: Option<serde_json::Value>,
+    /// The guarded write that makes the change.
+    #[serde(skip)]
+    pub op: WriteOp,
+}
+
+impl PlannedChange {
+    /// The change `write` makes, described by what it writes and what is `stored`.
+    fn new(
+        change: ChangeKind,
+        write: Write,
+        guard: Guard,
+        stored: Option<serde_json::Value>,
+    ) -> Self {
+        let (app, task) = subject(&write);
+        let (app_id, task_id) = (app.clone(), task.map(str::to_string));
+        let record = match &write {
+            Write::PutTask(task) => to_json(task),
+            Write::PutApp(app) => to_json(app),
+            Write::RemoveTask { .. } | Write::RemoveApp { .. } => None,
+        };
+        PlannedChange {
+            change,
+            app_id,
+            task_id,
+            record,
+            stored,
+            op: WriteOp { write, guard },
+        }
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Option<serde_json::Value> {
+    serde_json::to_value(value).ok()
+}
+
+/// Change counts by kind; in JSON, an object keyed by [`ChangeKind::label`].
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    counts: [usize; ChangeKind::ALL.len()],
+}
+
+impl Summary {
+    fn count(&mut self, kind: ChangeKind) {
+        self.counts[kind as usize] += 1;
+    }
+
+    /// Changes of one kind.
+    pub fn of(&self, kind: ChangeKind) -> usize {
+        self.counts[kind as usize]
+    }
+
+    /// Changes in total.
+    pub fn total(&self) -> usize {
+        self.counts.iter().sum()
+    }
+
+    /// Removals in total.
+    pub fn deletes(&self) -> usize {
+        ChangeKind::ALL
+            .into_iter()
+            .filter(|k| k.is_delete())
+            .map(|k| self.of(k))
+            .sum()
+    }
+}
+
+impl Serialize for Summary {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(ChangeKind::ALL.len()))?;
+        for kind in ChangeKind::ALL {
+            map.serialize_entry(kind.label(), &self.of(kind))?;
+        }
+        map.end()
+    }
+}
+
+impl std::fmt::Debug for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(ChangeKind::ALL.map(|k| (k.label(), self.of(k))))
+            .finish()
+    }
+}
+
+/// The difference between Marathon and etcd.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReconcilePlan {
+    /// The etcd revision the plan was made from.
+    pub revision: i64,
+    /// Apps Marathon listed.
+    pub marathon_apps: usize,
+    /// Tasks Marathon listed in a state Herald stores.
+    pub marathon_tasks: usize,
+    /// Records etcd holds (tasks + apps).
+    pub stored_records: usize,
+    /// Counts by kind.
+    pub summary: Summary,
+    /// The share of stored records the plan removes.
+    pub delete_share: f64,
+    /// True when the removals exceed the allowed share.
+    pub needs_force: bool,
+    /// The changes.
+    pub changes: Vec<PlannedChange>,
+    /// Creations that replace a tombstone.
+    #[serde(skip)]
+    pub restored: usize,
+    /// Updates of records stamped beyond the allowed clock skew.
+    #[serde(skip)]
+    pub unfrozen: usize,
+}
+
+/// What Marathon's listing says etcd should hold.
+#[derive(Clone, Debug, Default)]
+pub struct Wanted {
+    /// Apps Marathon listed.
+    pub listed_apps: usize,
+    /// The records of the listed apps whose definition can be used.
+    pub apps: BTreeMap<AppId, AppRecord>,
+    /// Listed apps whose definition cannot be used: their stored record is left as it is.
+    pub kept_apps: HashSet<AppId>,
+    /// The records of the listed tasks in a state Herald stores, by (app, task id).
+    pub tasks: BTreeMap<(AppId, String), TaskRecord>,
+}
+
+/// What a plan goes by, besides the two sides.
+#[derive(Clone, Debug)]
+pub struct Rules {
+    /// Stored stamps beyond this were never carried by a real event.
+    pub horizon: Horizon,
+    /// The stamp a removal carries (this host's clock).
+    pub now: Stamp,
+    /// A plan removing more than this share of the stored records needs force.
+    pub max_delete_share: f64,
+}
+
+/// Stored stamps later than this are from beyond the allowed clock skew: no real event
+/// carried them, and a reconcile does not keep them as guards.
+#[derive(Clone, Debug)]
+pub struct Horizon(Option<DateTime<Utc>>);
+
+impl Horizon {
+    /// `skew` after `now`; none at all when that cannot be represented.
+    pub fn new(now: DateTime<Utc>, skew: Duration) -> Self {
+        Horizon(
+            chrono::TimeDelta::from_std(skew)
+                .ok()
+                .and_then(|d| now.checked_add_signed(d)),
+        )
+    }
+
+    fn is_beyond(&self, at: &Stamp) -> bool {
+        self.0.is_some_and(|limit| at.to_datetime() > limit)
+    }
+
+    /// The stamp a rewrite of a stored record carries: the listing's, or the stored one
+    /// when that is newer and within the horizon (so an event already applied still orders
+    /// after the rewrite).
+    fn carried(&self, listed: Stamp, stored: &Stamp) -> Stamp {
+        if self.is_beyond(stored) {
+            listed
+        } else {
+            listed.max(stored.clone())
+        }
+    }
+}
+
+/// The plan that makes `stored` (with its `tombstones`, read at the same revision) equal
+/// `wanted`, following `rules` (see the module docs).
+pub fn plan(
+    stored: &Snapshot,
+    tombstones: &[Tombstone],
+    wanted: Wanted,
+    rules: &Rules,
+) -> ReconcilePlan {
+    let Wanted {
+        listed_apps,
+        apps,
+        kept_apps,
+        tasks,
+    } = wanted;
+    let mut removed_tasks = HashMap::new();
+    let mut removed_apps = HashMap::new();
+    for t in tombstones {
+        match &t.kind {
+            KeyKind::Task(app, task) => {
+                removed_tasks.insert((app.clone(), task.clone()), t.mod_revision)
+            }
+            KeyKind::App(app) => removed_apps.insert(app.clone(), t.mod_revision),
+        };
+    }
+    let marathon_tasks = tasks.len();
+    let mut out = Changes::default();
+    out.diff(&stored.tasks, &removed_tasks, tasks, |_| false, rules);
+    out.diff(
+        &stored.apps,
+        &removed_apps,
+        apps,
+        |app| kept_apps.contains(app),
+        rules,
+    );
+    let stored_records = stored.tasks.len() + stored.apps.len();
+    let delete_share = if stored_records == 0 {
+        0.0
+    } else {
+        out.summary.deletes() as f64 / stored_records as f64
+    };
+    ReconcilePlan {
+        revision: stored.revision,
+        marathon_apps: listed_apps,
+        marathon_tasks,
+        stored_records,
+        needs_force: delete_share > rules.max_delete_share,
+        delete_share,
+        summary: out.summary,
+        changes: out.changes,
+        restored: out.restored,
+        unfrozen: out.unfrozen,
+    }
+}
+
+/// A plan's writes, in order, with the kind of each.
+#[derive(Debug, Default)]
+pub struct PlanWrites {
+    /// The kind of each write.
+    pub kinds: Vec<ChangeKind>,
+    /// The writes.
+    pub ops: Vec<WriteOp>,
+    /// Removals left out.
+    pub withheld: usize,
+}
+
+/// The writes of `changes`; with `withhold_deletes`, the removals are left out (and counted).
+pub fn writes(changes: Vec<PlannedChange>, withhold_deletes: bool) -> PlanWrites {
+    let mut out = PlanWrites::default();
+    for change in changes {
+        if withhold_deletes && change.change.is_delete() {
+            out.withheld += 1;
+            continue;
+        }
+        out.kinds.push(change.change);
+        out.ops.push(change.op);
+    }
+    out
+}
+
+/// A kind of record a plan compares: tasks and apps follow the same rules.
+trait Record: Serialize + Sized {
+    /// What a record is found by.
+    type Key: Ord + Hash;
+    /// Its create, update and remove kinds.
+    const KINDS: [ChangeKind; 3];
+    fn key(&self) -> Self::Key;
+    /// Equal apart from the stamp.
+    fn same(&self, other: &Self) -> bool;
+    fn stamp(&self) -> &Stamp;
+    fn stamp_mut(&mut self) -> &mut Stamp;
+    /// True when a listed record replaces a tombstone of it.
+    fn restores(&self) -> bool;
+    fn put(self) -> Write;
+    fn remove(key: Self::Key, at: Stamp) -> Write;
+}
+
+impl Record for TaskRecord {
+    type Key = (AppId, String);
+    const KINDS: [ChangeKind; 3] = [
+        ChangeKind::CreateTask,
+        ChangeKind::UpdateTask,
+        ChangeKind::RemoveTask,
+    ];
+
+    fn key(&self) -> Self::Key {
+        (self.app_id.clone(), self.task_id.clone())
+    }
+
+    fn same(&self, other: &Self) -> bool {
+        records::same_task(self, other)
+    }
+
+    fn stamp(&self) -> &Stamp {
+        &self.updated_at
+    }
+
+    fn stamp_mut(&mut self) -> &mut Stamp {
+        &mut self.updated_at
+    }
+
+    /// A task listed as killing or unreachable is on its way out: its tombstone stays.
+    fn restores(&self) -> bool {
+        self.state.is_running()
+    }
+
+    fn put(self) -> Write {
+        Write::PutTask(self)
+    }
+
+    fn remove((app_id, task_id): Self::Key, at: Stamp) -> Write {
+        Write::RemoveTask {
+            app_id,
+            task_id,
+            reason: REMOVED.into(),
+            at,
+        }
+    }
+}
+
+impl Record for AppRecord {
+    type Key = AppId;
+    const KINDS: [ChangeKind; 3] = [
+        ChangeKind::CreateApp,
+        ChangeKind::UpdateApp,
+        ChangeKind::RemoveApp,
+    ];
+
+    fn key(&self) -> Self::Key {
+        self.app_id.clone()
+    }
+
+    fn same(&self, other: &Self) -> bool {
+        records::same_app(self, other)
+    }
+
+    fn stamp(&self) -> &Stamp {
+        &self.updated_at
+    }
+
+    fn stamp_mut(&mut self) -> &mut Stamp {
+        &mut self.updated_at
+    }
+
+    fn restores(&self) -> bool {
+        true
+    }
+
+    fn put(self) -> Write {
+        Write::PutApp(self)
+    }
+
+    fn remove(app_id: Self::Key, at: Stamp) -> Write {
+        Write::RemoveApp {
+            app_id,
+            reason: REMOVED.into(),
+            at,
+        }
+    }
+}
+
+/// The changes planned so far.
+#[derive(Default)]
+struct Changes {
+    changes: Vec<PlannedChange>,
+    summary: Summary,
+    restored: usize,
+    unfrozen: usize,
+}
+
+impl Changes {
+    fn push(&mut self, change: PlannedChange) {
+        self.summary.count(change.change);
+        self.changes.push(change);
+    }
+
+    /// Plans the changes that make `stored` equal `wanted`, for one kind of record: first
+    /// creations and updates in the order of `wanted`, then removals in key order. `keep`
+    /// names stored records that are never removed.
+    fn diff<R: Record>(
+        &mut self,
+        stored: &[Versioned<R>],
+        tombstones: &HashMap<R::Key, i64>,
+        wanted: BTreeMap<R::Key, R>,
+        keep: impl Fn(&R::Key) -> bool,
+        rules: &Rules,
+    ) {
+        let [create, update, remove] = R::KINDS;
+        let mut stored: BTreeMap<R::Key, &Versioned<R>> =
+            stored.iter().map(|v| (v.record.key(), v)).collect();
+        for (key, mut want) in wanted {
+            let Some(have) = stored.remove(&key) else {
+                // Absent, or a tombstone: the listing restores it over the tombstone.
+                let guard = match tombstones.get(&key) {
+                    None => Guard::Revision(0),
+                    Some(&revision) if want.restores() => {
+                        self.restored += 1;
+                        Guard::Revision(revision)
+                    }
+                    Some(_) => continue,
+                };
+                self.push(PlannedChange::new(create, want.put(), guard, None));
+                continue;
+            };
+            let frozen = rules.horizon.is_beyond(have.record.stamp());
+            if want.same(&have.record) && !frozen {
+                continue;
+            }
+            if frozen {
+                self.unfrozen += 1;
+            }
+            let stamp = want.stamp_mut();
+            *stamp = rules.horizon.carried(stamp.clone(), have.record.stamp());
+            self.push(PlannedChange::new(
+                update,
+                want.put(),
+                Guard::Revision(have.mod_revision),
+                to_json(&have.record),
+            ));
+        }
+        for (key, have) in stored {
+            if keep(&key) {
+                continue;
+            }
+            let at = rules
+                .horizon
+                .carried(rules.now.clone(), have.record.stamp());
+            self.push(PlannedChange::new(
+                remove,
+                R::remove(key, at),
+                Guard::Revision(have.mod_revision),
+                to_json(&have.record),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use registry::{Health, NetworkMode, TaskState};
+
+    use super::*;
+
+    const NOW: &str = "2026-03-01T12:00:00.000Z";
+
+    fn at(text: &str) -> Stamp {
+        Stamp::parse(text).expect("stamp")
+    }
+
+    fn app_id(id: &str) -> AppId {
+        AppId::parse(id).expect("app id")
+    }
+
+    fn task(id: &str, state: TaskState, stamp: &str) -> TaskRecord {
+        TaskRecord {
+            app_id: app_id("/web"),
+            task_id: id.into(),
+            instance_id: None,
+            agent_id: Some("agent-S1".into()),
+            host: "10.0.0.1".into(),
+            agent_ips: vec!["10.0.0.1".parse().expect("ip")],
+            task_ips: Vec::new(),
+            ports: Vec::new(),
+            state,
+            health: Health::Unknown,
+            app_version: Some("2026-01-01T00:00:00.000Z".into()),
+            updated_at: at(stamp),
+        }
+    }
+
+    fn running(id: &str) -> TaskRecord {
+        task(id, TaskState::Running, "2026-03-01T11:00:00.000Z")
+    }
+
+    fn app(id: &str) -> AppRecord {
+        AppRecord {
+            app_id: app_id(id),
+            version: "2026-01-01T00:00:00.000Z".into(),
+            ports: Vec::new(),
+            networking: NetworkMode::Host,
+            labels: BTreeMap::new(),
+            health_checks: false,
+            updated_at: at("2026-01-01T00:00:00.000Z"),
+        }
+    }
+
+    fn stored<R>(records: Vec<R>) -> Vec<Versioned<R>> {
+        records
+            .into_iter()
+            .zip(10..)
+            .map(|(record, mod_revision)| Versioned {
+                record,
+                mod_revision,
+            })
+            .collect()
+    }
+
+    fn snapshot(tasks: Vec<TaskRecord>, apps: Vec<AppRecord>) -> Snapshot {
+        Snapshot {
+            revision: 99,
+            tasks: stored(tasks),
+            apps: stored(apps),
+            invalid: Vec::new(),
+        }
+    }
+
+    fn wanted(tasks: Vec<TaskRecord>, apps: Vec<AppRecord>) -> Wanted {
+        Wanted {
+            listed_apps: apps.len(),
+            tasks: tasks
+                .into_iter()
+                .map(|t| ((t.app_id.clone(), t.task_id.clone()), t))
+                .collect(),
+            apps: apps.into_iter().map(|a| (a.app_id.clone(), a)).collect(),
+            kept_apps: HashSet::new(),
+        }
+    }
+
+    fn rules() -> Rules {
+        Rules {
+            horizon: Horizon::new(at(NOW).to_datetime(), Duration::from_secs(300)),
+            now: at(NOW),
+            max_delete_share: 0.5,
+        }
+    }
+
+    fn tombstone(kind: KeyKind, mod_revision: i64) -> Tombstone {
+        Tombstone {
+            kind,
+            reason: "TASK_KILLED".into(),
+            at: at("2026-03-01T11:30:00.000Z"),
+            mod_revision,
+        }
+    }
+
+    fn kinds(plan: &ReconcilePlan) -> Vec<ChangeKind> {
+        plan.changes.iter().map(|c| c.change).collect()
+    }
+
+    #[test]
+    fn identical_records_need_no_change_whatever_their_stamps() {
+        let mut newer = running("web.1");
+        newer.updated_at = at("2026-03-01T11:59:00.000Z");
+        let plan = plan(
+            &snapshot(vec![newer], vec![app("/web")]),
+            &[],
+            wanted(vec![running("web.1")], vec![app("/web")]),
+            &rules(),
+        );
+        assert!(plan.changes.is_empty(), "{plan:?}");
+        assert_eq!(plan.summary.total(), 0);
+        assert_eq!(
+            (plan.revision, plan.stored_records, plan.marathon_tasks),
+            (99, 2, 1)
+        );
+        assert!(!plan.needs_force);
+    }
+
+    #[test]
+    fn missing_records_are_created_over_an_absent_key() {
+        let plan = plan(
+            &snapshot(vec![], vec![]),
+            &[],
+            wanted(vec![running("web.1")], vec![app("/web")]),
+            &rules(),
+        );
+        assert_eq!(
+            kinds(&plan),
+            [ChangeKind::CreateTask, ChangeKind::CreateApp]
+        );
+        let create = &plan.changes[0];
+        assert_eq!(
+            create.op,
+            WriteOp {
+                write: Write::PutTask(running("web.1")),
+                guard: Guard::Revision(0)
+            }
+        );
+        assert_eq!(create.task_id.as_deref(), Some("web.1"));
+        assert_eq!(create.record, to_json(&running("web.1")));
+        assert_eq!(create.stored, None);
+        assert_eq!(plan.delete_share, 0.0);
+    }
+
+    #[test]
+    fn a_differing_record_is_updated_under_its_revision_keeping_the_newer_stamp() {
+        let mut have = running("web.1");
+        have.updated_at = at("2026-03-01T11:59:00.000Z");
+        let mut want = running("web.1");
+        want.health = Health::Unhealthy;
+        let plan = plan(
+            &snapshot(vec![have.clone()], vec![]),
+            &[],
+            wanted(vec![want.clone()], vec![]),
+            &rules(),
+        );
+        assert_eq!(kinds(&plan), [ChangeKind::UpdateTask]);
+        want.updated_at = have.updated_at.clone();
+        assert_eq!(
+            plan.changes[0].op,
+            WriteOp {
+                write: Write::PutTask(want),
+                guard: Guard::Revision(10)
+            }
+        );
+        assert_eq!(plan.changes[0].stored, to_json(&have));
+        assert_eq!(plan.unfrozen, 0);
+    }
+
+    #[test]
+    fn what_marathon_lacks_is_removed_except_apps_with_an_unusable_definition() {
+        let mut want = wanted(vec![running("web.1")], vec![]);
+        want.kept_apps.insert(app_id("/odd"));
+        let plan = plan(
+            &snapshot(
+                vec![running("web.1"), running("web.2")],
+                vec![app("/gone"), app("/odd")],
+            ),
+            &[],
+            want,
+            &rules(),
+        );
+        assert_eq!(
+            kinds(&plan),
+            [ChangeKind::RemoveTask, ChangeKind::RemoveApp]
+        );
+        assert_eq!(
+            plan.changes[0].op,
+            WriteOp {
+                write: Write::RemoveTask {
+                    app_id: app_id("/web"),
+                    task_id: "web.2".into(),
+                    reason: REMOVED.into(),
+                    at: at(NOW),
+                },
+                guard: Guard::Revision(11),
+            }
+        );
+        assert_eq!(plan.changes[1].app_id, app_id("/gone"));
+        assert_eq!(plan.changes[1].record, None);
+        assert_eq!(plan.summary.deletes(), 2);
+        assert_eq!(plan.delete_share, 0.5);
+        assert!(!plan.needs_force, "exactly the allowed share");
+    }
+
+    #[test]
+    fn removals_over_the_allowed_share_need_force_and_can_be_withheld() {
+        let plan = plan(
+            &snapshot(vec![running("web.1"), running("web.2")], vec![app("/web")]),
+            &[],
+            wanted(vec![running("web.3")], vec![]),
+            &rules(),
+        );
+        assert_eq!(plan.summary.deletes(), 3);
+        assert!(plan.needs_force);
+        let all = writes(plan.changes.clone(), false);
+        assert_eq!(all.ops.len(), 4);
+        assert_eq!(all.withheld, 0);
+        let withheld = writes(plan.changes, true);
+        assert_eq!(withheld.kinds, [ChangeKind::CreateTask]);
+        assert_eq!(withheld.withheld, 3);
+        assert!(matches!(withheld.ops[0].write, Write::PutTask(ref t) if t.task_id == "web.3"));
+    }
+
+    #[test]
+    fn the_listing_restores_running_tasks_and_apps_over_their_tombstones() {
+        let killing = task("web.2", TaskState::Killing, "2026-03-01T11:00:00.000Z");
+        let plan = plan(
+            &snapshot(vec![], vec![]),
+            &[
+                tombstone(KeyKind::Task(app_id("/web"), "web.1".into()), 41),
+                tombstone(KeyKind::Task(app_id("/web"), "web.2".into()), 42),
+                tombstone(KeyKind::App(app_id("/web")), 43),
+            ],
+            wanted(vec![running("web.1"), killing], vec![app("/web")]),
+            &rules(),
+        );
+        assert_eq!(
+            kinds(&plan),
+            [ChangeKind::CreateTask, ChangeKind::CreateApp]
+        );
+        assert_eq!(plan.changes[0].op.guard, Guard::Revision(41));
+        assert_eq!(plan.changes[0].task_id.as_deref(), Some("web.1"));
+        assert_eq!(plan.changes[1].op.guard, Guard::Revision(43));
+        assert_eq!(plan.restored, 2);
+        assert_eq!(
+            plan.marathon_tasks, 2,
+            "the killing task is listed, not written"
+        );
+    }
+
+    #[test]
+    fn far_future_stamps_are_rewritten_with_the_listings_own() {
+        let mut frozen_task = running("web.1");
+        frozen_task.updated_at = at("9999-12-31T23:59:59.999Z");
+        let mut frozen_app = app("/web");
+        frozen_app.updated_at = at("2026-03-01T12:05:00.001Z");
+        let mut within = running("web.2");
+        within.updated_at = at("2026-03-01T12:05:00.000Z");
+        let plan = plan(
+            &snapshot(vec![frozen_task, within], vec![frozen_app, app("/other")]),
+            &[],
+            wanted(
+                vec![running("web.1"), running("web.2")],
+                vec![app("/web"), app("/other")],
+            ),
+            &rules(),
+        );
+        assert_eq!(
+            kinds(&plan),
+            [ChangeKind::UpdateTask, ChangeKind::UpdateApp]
+        );
+        assert_eq!(plan.changes[0].op.write, Write::PutTask(running("web.1")));
+        assert_eq!(plan.changes[1].op.write, Write::PutApp(app("/web")));
+        assert_eq!(plan.unfrozen, 2);
+        // A removal of a frozen record carries this host's clock, not the frozen stamp.
+        let mut frozen = running("web.9");
+        frozen.updated_at = at("9999-12-31T23:59:59.999Z");
+        let plan = super::plan(
+            &snapshot(vec![frozen], vec![]),
+            &[],
+            Wanted::default(),
+            &rules(),
+        );
+        assert!(
+            matches!(&plan.changes[0].op.write, Write::RemoveTask { at: removed, .. } if removed == &at(NOW))
+        );
+    }
+
+    #[test]
+    fn a_summary_is_keyed_by_the_kinds_labels() {
+        for (i, kind) in ChangeKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind as usize, i, "ALL is in declaration order");
+            assert_eq!(serde_json::to_value(kind).expect("json"), kind.label());
+        }
+        let mut summary = Summary::default();
+        summary.count(ChangeKind::RemoveTask);
+        summary.count(ChangeKind::RemoveApp);
+        summary.count(ChangeKind::CreateTask);
+        assert_eq!(
+            serde_json::to_string(&summary).expect("json"),
+            r#"{"create_task":1,"update_task":0,"remove_task":1,"create_app":0,"update_app":0,"remove_app":1}"#
+        );
+        assert_eq!((summary.total(), summary.deletes()), (3, 2));
+    }
+}
