@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use hickory_proto::rr::RecordType;
+use registry::harness::XorShift;
 use serde::Serialize;
 use serde_json::json;
 
@@ -244,29 +245,18 @@ fn add_rows(report: &mut Report, servers: &[Server], results: &[Vec<Measure>], m
 
 /// The query file: 50% A, 40% SRV, 10% NXDOMAIN over the apps, like gen-zone.py.
 pub fn query_lines(apps: usize, count: usize) -> Vec<String> {
+    // Deterministic: the query file must be the same for every server.
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     (0..count)
         .map(|_| {
-            let k = (rng.next() % apps as u64) as usize;
-            match rng.next() % 10 {
+            let k = rng.below(apps);
+            match rng.below(10) {
                 0..=4 => format!("app{k}.marathon.mesos A"),
                 5..=8 => format!("_app{k}._tcp.marathon.mesos SRV"),
                 _ => format!("nope{k}.marathon.mesos A"),
             }
         })
         .collect()
-}
-
-/// A tiny deterministic generator (the query file must be the same for every server).
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// Renders the `mesos.` zone from herald-dns's answers: apex SOA and NS, each app's A and

@@ -15,6 +15,7 @@ use std::time::Duration;
 use common::{Herald, etcd_with, task};
 use herald_dns::test_support::{check_reply, fuzz_handler, fuzz_source};
 use herald_dns::udp;
+use registry::harness::XorShift;
 
 const FORMERR: u8 = 1;
 const NOTIMP: u8 = 4;
@@ -160,20 +161,24 @@ async fn corpus_and_mutations_never_crash_the_pure_path() {
     for i in 0..6000 {
         let seed = &seeds[i % seeds.len()];
         let mut packet = seed.clone();
-        match rng.next() % 4 {
+        match rng.next_u64() % 4 {
             0 if !packet.is_empty() => {
-                for _ in 0..=rng.next() % 4 {
-                    let at = (rng.next() as usize) % packet.len();
-                    packet[at] ^= 1 << (rng.next() % 8);
+                for _ in 0..=rng.next_u64() % 4 {
+                    let at = rng.below(packet.len());
+                    packet[at] ^= 1 << (rng.next_u64() % 8);
                 }
             }
-            1 => packet.truncate((rng.next() as usize) % (packet.len() + 1)),
+            1 => packet.truncate(rng.below(packet.len() + 1)),
             2 => {
-                let other = &seeds[(rng.next() as usize) % seeds.len()];
-                let cut = (rng.next() as usize) % (other.len() + 1);
+                let other = &seeds[rng.below(seeds.len())];
+                let cut = rng.below(other.len() + 1);
                 packet.extend_from_slice(&other[cut..]);
             }
-            _ => packet = (0..rng.next() % 600).map(|_| rng.next() as u8).collect(),
+            _ => {
+                packet = (0..rng.next_u64() % 600)
+                    .map(|_| rng.next_u64() as u8)
+                    .collect()
+            }
         }
         // Mostly queries: clear QR so the parser, not the silence rule, sees them.
         if packet.len() > 2 && i % 8 != 0 {
@@ -189,17 +194,6 @@ async fn corpus_and_mutations_never_crash_the_pure_path() {
         }
     }
     assert!(replies > inputs.len() / 2, "{replies} of {}", inputs.len());
-}
-
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 fn udp_exchange(server: SocketAddr, packet: &[u8]) -> Option<Vec<u8>> {
@@ -239,7 +233,9 @@ async fn the_server_answers_hostile_packets_and_keeps_serving() {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut rng = XorShift(42);
     for _ in 0..3000 {
-        let packet: Vec<u8> = (0..rng.next() % 512).map(|_| rng.next() as u8).collect();
+        let packet: Vec<u8> = (0..rng.next_u64() % 512)
+            .map(|_| rng.next_u64() as u8)
+            .collect();
         socket.send_to(&packet, herald.dns).unwrap();
     }
     // Over TCP: a malformed message gets FORMERR on the connection; a length prefix

@@ -6,7 +6,7 @@
 //! - [`records`]: task and app records with the defaults tests want;
 //! - [`KillOnDrop`], [`bin`], [`bin_dir`]: child processes that never outlive their test, and
 //!   where the workspace's binaries are;
-//! - [`free_port`], [`skip`].
+//! - [`free_port`], [`skip`], [`XorShift`] (deterministic test input).
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -41,6 +41,26 @@ pub fn free_port() -> u16 {
         }
     }
     panic!("no loopback port is free for both TCP and UDP");
+}
+
+/// A tiny deterministic generator (xorshift64): the same inputs on every run, with no
+/// dependency. Seed it with any value but 0.
+#[derive(Clone, Debug)]
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// The next value.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// The next value below `n` (not 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() as usize) % n
+    }
 }
 
 /// The file `test.sh` collects skipped checks in (one `SKIPPED: <test>: <reason>` line each).
