@@ -8,20 +8,13 @@ use std::time::Duration;
 
 use common::*;
 use herald_subscriber::Subscriber;
-use marathon_sim::{AppSpec, MarathonVersion, Networking, PortSpec, Simulator};
+use marathon_sim::{AppSpec, MarathonVersion, Networking, PortSpec};
 use registry::{Health, Registry, Scope, TaskState};
 use serde_json::{Value, json};
 
 /// etcd, a simulator that knows `/web` (bridge, ports http+admin) but sends no events,
 /// and a callback subscriber.
-async fn setup(
-    extra: &[&str],
-) -> (
-    registry::harness::EtcdServer,
-    Registry,
-    Simulator,
-    Subscriber,
-) {
+async fn setup(extra: &[&str]) -> Setup {
     let (etcd, registry) = etcd().await;
     let sim = sim(MarathonVersion::V1_10).await;
     sim.set_event_delivery(false);

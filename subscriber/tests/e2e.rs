@@ -5,7 +5,9 @@
 use crate::common;
 
 use common::*;
+use herald_subscriber::Subscriber;
 use marathon_sim::{AppSpec, MarathonVersion, Networking, PortSpec, SimConfig, Simulator};
+use registry::harness::EtcdServer;
 use registry::{Health, NetworkMode, TaskState};
 
 fn web_app(id: &str, n: u32, networking: Networking) -> AppSpec {
@@ -17,6 +19,34 @@ fn web_app(id: &str, n: u32, networking: Networking) -> AppSpec {
         ])
         .with_health_checks(true)
         .with_label("team", "web")
+}
+
+/// A callback subscriber that registers its own `/callback` URL with `sim` (Marathon 1.4's
+/// event subscriptions), with `extra` flags; returns it and that URL.
+async fn registering_subscriber(
+    etcd: &EtcdServer,
+    sim: &Simulator,
+    extra: &[&str],
+) -> (Subscriber, String) {
+    // The callback URL is only known once the subscriber listens: bind first.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let callback = format!("http://{}/callback", listener.local_addr().unwrap());
+    let (marathon, endpoint) = (sim.url(), etcd.endpoint());
+    let mut args = vec![
+        "x",
+        "--marathon",
+        &marathon,
+        "--etcd-endpoints",
+        &endpoint,
+        "--source",
+        "callback",
+        "--callback-url",
+        &callback,
+    ];
+    args.extend_from_slice(extra);
+    let config = <herald_subscriber::Config as clap::Parser>::try_parse_from(args).unwrap();
+    let sub = Subscriber::start_on(config, listener).await.unwrap();
+    (sub, callback)
 }
 
 async fn sse_scenario(version: MarathonVersion) {
@@ -94,27 +124,7 @@ async fn sse_from_marathon_1_4_gives_the_expected_records() {
 async fn callbacks_from_marathon_1_4_give_the_expected_records() {
     let (etcd, registry) = etcd().await;
     let sim = sim(MarathonVersion::V1_4).await;
-    // The callback URL is only known once the subscriber listens: bind first.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let callback = format!("http://{}/callback", listener.local_addr().unwrap());
-    let endpoint = etcd.endpoint();
-    let config = <herald_subscriber::Config as clap::Parser>::try_parse_from([
-        "x",
-        "--marathon",
-        &sim.url(),
-        "--etcd-endpoints",
-        &endpoint,
-        "--source",
-        "callback",
-        "--callback-url",
-        &callback,
-        "--election",
-        "false",
-    ])
-    .unwrap();
-    let sub = herald_subscriber::Subscriber::start_on(config, listener)
-        .await
-        .unwrap();
+    let (sub, callback) = registering_subscriber(&etcd, &sim, &["--election", "false"]).await;
     eventually("the subscriber registers its callback", WAIT, async || {
         sim.subscriptions().contains(&callback).then_some(())
     })
@@ -233,27 +243,10 @@ async fn two_callback_subscribers_write_the_same_events_idempotently() {
     let sim = sim(MarathonVersion::V1_4).await;
     let mut subs = Vec::new();
     for _ in 0..2 {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let callback = format!("http://{}/callback", listener.local_addr().unwrap());
-        let endpoint = etcd.endpoint();
-        let config = <herald_subscriber::Config as clap::Parser>::try_parse_from([
-            "x",
-            "--marathon",
-            &sim.url(),
-            "--etcd-endpoints",
-            &endpoint,
-            "--source",
-            "callback",
-            "--callback-url",
-            &callback,
-            "--election-ttl",
-            "2s",
-        ])
-        .unwrap();
         subs.push(
-            herald_subscriber::Subscriber::start_on(config, listener)
+            registering_subscriber(&etcd, &sim, &["--election-ttl", "2s"])
                 .await
-                .unwrap(),
+                .0,
         );
     }
     eventually("both registered", WAIT, async || {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use herald_subscriber::events;
 use herald_subscriber::marathon::sse::SseParser;
+use registry::harness::XorShift;
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -21,41 +22,29 @@ fn corpus(target: &str) -> Vec<Vec<u8>> {
     seeds
 }
 
-/// A small deterministic generator (no dependency, same inputs on every run).
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 as usize
-    }
-}
-
 /// `seeds` plus `n` mutations: bit flips, truncations, splices, byte insertions.
 fn mutations(seeds: &[Vec<u8>], n: usize, seed: u64) -> Vec<Vec<u8>> {
     let mut rng = XorShift(seed);
     let mut out = seeds.to_vec();
     for i in 0..n {
         let mut input = seeds[i % seeds.len()].clone();
-        match rng.next() % 4 {
+        match rng.below(4) {
             0 if !input.is_empty() => {
-                for _ in 0..=rng.next() % 8 {
-                    let at = rng.next() % input.len();
-                    input[at] ^= 1 << (rng.next() % 8);
+                for _ in 0..=rng.below(8) {
+                    let at = rng.below(input.len());
+                    input[at] ^= 1 << rng.below(8);
                 }
             }
-            1 => input.truncate(rng.next() % (input.len() + 1)),
+            1 => input.truncate(rng.below(input.len() + 1)),
             2 => {
-                let other = &seeds[rng.next() % seeds.len()];
-                let cut = rng.next() % (other.len() + 1);
-                let at = rng.next() % (input.len() + 1);
+                let other = &seeds[rng.below(seeds.len())];
+                let cut = rng.below(other.len() + 1);
+                let at = rng.below(input.len() + 1);
                 input.splice(at..at, other[cut..].iter().copied());
             }
             _ => {
-                let at = rng.next() % (input.len() + 1);
-                let byte = [b'"', b'{', b'}', b'[', b'\n', b'\r', b':', 0, 0xff][rng.next() % 9];
+                let at = rng.below(input.len() + 1);
+                let byte = [b'"', b'{', b'}', b'[', b'\n', b'\r', b':', 0, 0xff][rng.below(9)];
                 input.insert(at, byte);
             }
         }

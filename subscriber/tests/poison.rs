@@ -48,15 +48,9 @@ fn unknown_task(app: &str, n: u32) -> String {
 
 /// The value of one sample of `/metrics` (`name{labels}`), 0 when absent.
 async fn metric(sub: &Subscriber, sample: &str) -> f64 {
-    let text = http()
-        .get(url(sub, "/metrics"))
-        .send()
+    metrics(sub)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
+        .lines()
         .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
         .unwrap_or(0.0)
 }

@@ -4,18 +4,10 @@
 use crate::common;
 
 use common::*;
-use herald_subscriber::Subscriber;
-use marathon_sim::{AppSpec, MarathonVersion, Networking, PortSpec, Simulator};
-use registry::{Registry, Scope};
+use marathon_sim::{AppSpec, MarathonVersion, Networking, PortSpec};
+use registry::Scope;
 
-async fn setup(
-    version: MarathonVersion,
-) -> (
-    registry::harness::EtcdServer,
-    Registry,
-    Simulator,
-    Subscriber,
-) {
+async fn setup(version: MarathonVersion) -> Setup {
     let (etcd, registry) = etcd().await;
     let (sim, sub) = streaming(&etcd, version).await;
     (etcd, registry, sim, sub)
@@ -183,14 +175,7 @@ async fn read_views_show_what_etcd_holds() {
     assert_eq!(apps["apps"].as_array().unwrap().len(), 1);
     let (code, _) = get_json(&url(&sub, "/v1/tasks?app=/Bad")).await.unwrap();
     assert_eq!(code, 400);
-    let metrics = http()
-        .get(url(&sub, "/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&sub).await;
     assert!(
         metrics.contains("herald_subscriber_events_total"),
         "{metrics}"

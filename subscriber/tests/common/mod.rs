@@ -11,6 +11,9 @@ use registry::harness::{EtcdServer, EtcdSpec};
 pub use registry::harness::{WAIT, eventually};
 use registry::{Registry, Scope, TaskRecord};
 
+/// What most set-ups return: etcd, a registry client of it, the simulator and a subscriber.
+pub type Setup = (EtcdServer, Registry, Simulator, Subscriber);
+
 /// The flags of a subscriber that writes only what events say: no election, no periodic
 /// reconcile.
 pub const EVENTS_ONLY: [&str; 4] = ["--election", "false", "--reconcile-interval", "off"];
@@ -207,6 +210,18 @@ pub fn diff(want: &[TaskView], have: &BTreeMap<String, TaskRecord>) -> Option<St
 /// The current etcd revision (to prove that nothing was written).
 pub async fn revision(registry: &Registry) -> i64 {
     registry.ping().await.unwrap()
+}
+
+/// The text of the subscriber's `/metrics`.
+pub async fn metrics(sub: &Subscriber) -> String {
+    http()
+        .get(url(sub, "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 /// GETs a JSON document.
