@@ -1,21 +1,26 @@
 //! Decoding a Marathon event (a callback body or an SSE `data:` payload) into a typed
 //! [`Event`], validating everything that will become part of an etcd key or record.
 //!
+//! An event's members are read into Marathon's own shapes ([`model`]: the same
+//! `ipAddresses` and `ports` a REST task has), and a task is checked where a REST task is
+//! ([`records::host_ports`], [`records::reported_ips`]) into the one [`TaskFacts`] both
+//! become.
+//!
 //! Errors split in two: a body that is not a JSON object with an `eventType` is a *bad
-//! request* (400); an event whose ids, ports, addresses or timestamp are unusable is
-//! *unprocessable* (422) and nothing of it is written. Unknown event types decode fine, as
-//! [`Event::Ignored`].
+//! request* (400); an event whose members are of the wrong kind, or whose ids, ports,
+//! addresses or timestamp are unusable, is *unprocessable* (422) and nothing of it is
+//! written. The message names the member (`ports[1] = 65536 is not a port number
+//! (1-65535)`). Unknown event types decode fine, as [`Event::Ignored`].
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use registry::{AppId, Health, Stamp, TaskState};
-use serde_json::{Map, Value};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
-use crate::addresses::TaskIp;
 use crate::marathon::{ids, model};
-use crate::records::{self, AppDefinition};
+use crate::records::{self, AppDefinition, TaskFacts};
 
 /// How far ahead of the subscriber's clock a Marathon timestamp may be by default
 /// (`--max-clock-skew`).
@@ -78,22 +83,9 @@ pub fn type_label(event_type: &str) -> &'static str {
 /// A task changed state (`status_update_event`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct StatusUpdate {
-    /// The app.
-    pub app_id: AppId,
-    /// The task id.
-    pub task_id: String,
-    /// The new state.
-    pub state: TaskState,
-    /// The agent's host name (`""` when unknown).
-    pub host: String,
-    /// The Mesos agent id.
-    pub agent_id: Option<String>,
-    /// The task's own IPs (`ipAddresses`), with the family Marathon tagged each with.
-    pub task_ips: Vec<TaskIp>,
-    /// Host ports.
-    pub host_ports: Vec<u16>,
-    /// The app version the task runs.
-    pub version: Option<String>,
+    /// The task as the event reports it (a status event carries no health verdict: its
+    /// health is [`Health::Unknown`]).
+    pub task: TaskFacts,
     /// Marathon's timestamp.
     pub at: Stamp,
 }
@@ -196,7 +188,7 @@ pub fn decode(body: &[u8]) -> Result<Decoded, DecodeError> {
 /// Decodes a parsed event; `fallback_type` (the SSE `event:` field) names events whose
 /// JSON lacks `eventType`.
 pub fn decode_value(value: Value, fallback_type: Option<&str>) -> Result<Decoded, DecodeError> {
-    let Value::Object(obj) = value else {
+    let Value::Object(obj) = &value else {
         return Err(DecodeError::NotAnObject(kind_of(&value)));
     };
     let event_type = match obj.get("eventType") {
@@ -205,70 +197,68 @@ pub fn decode_value(value: Value, fallback_type: Option<&str>) -> Result<Decoded
         Some(_) => return Err(DecodeError::NoEventType),
     };
     let label = type_label(event_type);
-    let invalid = |reason: String| DecodeError::Invalid {
+    let event = event(event_type, &value).map_err(|reason| DecodeError::Invalid {
         event_type: label,
         reason,
-    };
-    let fields = Fields(&obj);
-    let event = match event_type {
-        "status_update_event" => Event::Status(status(&fields).map_err(invalid)?),
+    })?;
+    Ok(Decoded { label, event })
+}
+
+/// The event an object of type `event_type` is; `Err` says what is wrong with it.
+fn event(event_type: &str, value: &Value) -> Result<Event, String> {
+    Ok(match event_type {
+        "status_update_event" => Event::Status(status(fields(value)?, value)?),
         "instance_health_changed_event" => {
-            let health = match fields.get("healthy") {
-                None | Some(Value::Null) => Health::Unknown,
-                Some(Value::Bool(true)) => Health::Healthy,
-                Some(Value::Bool(false)) => Health::Unhealthy,
-                Some(v) => {
-                    return Err(invalid(format!(
-                        "healthy must be a boolean or null, found {}",
-                        kind_of(v)
-                    )));
-                }
-            };
-            Event::Health(health_update(&fields, "runSpecId", health).map_err(invalid)?)
+            let e: model::InstanceHealthChangedEvent = fields(value)?;
+            let target = e.instance_id.or(e.task_id);
+            Event::Health(health_update(
+                target,
+                ("runSpecId", e.run_spec_id),
+                verdict(e.healthy),
+                value,
+            )?)
         }
         "health_status_changed_event" => {
-            let health = match fields.get("alive") {
-                None | Some(Value::Null) => Health::Unknown,
-                Some(Value::Bool(true)) => Health::Healthy,
-                Some(Value::Bool(false)) => Health::Unhealthy,
-                Some(v) => {
-                    return Err(invalid(format!(
-                        "alive must be a boolean, found {}",
-                        kind_of(v)
-                    )));
-                }
-            };
-            Event::Health(health_update(&fields, "appId", health).map_err(invalid)?)
+            let e: model::HealthStatusChangedEvent = fields(value)?;
+            let target = e.instance_id.or(e.task_id);
+            Event::Health(health_update(
+                target,
+                ("appId", e.app_id),
+                verdict(e.alive),
+                value,
+            )?)
         }
         "failed_health_check_event" => {
-            Event::Health(health_update(&fields, "appId", Health::Unhealthy).map_err(invalid)?)
+            let e: model::FailedHealthCheckEvent = fields(value)?;
+            let target = e.instance_id.or(e.task_id);
+            Event::Health(health_update(
+                target,
+                ("appId", e.app_id),
+                Health::Unhealthy,
+                value,
+            )?)
         }
         "app_terminated_event" => {
-            let app_id = fields
-                .app("appId")
-                .and_then(|a| a.ok_or_else(|| "appId is missing".to_string()))
-                .map_err(invalid)?;
+            let e: model::AppTerminatedEvent = fields(value)?;
+            let app_id = app("appId", e.app_id)?.ok_or_else(|| "appId is missing".to_string())?;
             Event::AppTerminated {
                 app_id,
-                at: fields.stamp().map_err(invalid)?,
+                at: stamp(value)?,
             }
         }
-        "api_post_event" => match fields.get("appDefinition") {
-            None | Some(Value::Null) => Event::Ignored,
-            Some(def) => {
-                let app: model::App = serde_json::from_value(def.clone())
-                    .map_err(|e| invalid(format!("appDefinition: {e}")))?;
-                let definition = records::app_definition(&app)
-                    .map_err(|e| invalid(format!("appDefinition: {e}")))?;
+        "api_post_event" => match definition(value)? {
+            None => Event::Ignored,
+            Some(app) => {
+                let definition =
+                    records::app_definition(&app).map_err(|e| format!("appDefinition: {e}"))?;
                 Event::AppChanged {
                     definition: Box::new(definition),
-                    at: fields.stamp().map_err(invalid)?,
+                    at: stamp(value)?,
                 }
             }
         },
         _ => Event::Ignored,
-    };
-    Ok(Decoded { label, event })
+    })
 }
 
 impl Event {
@@ -325,147 +315,101 @@ pub fn check_clock(
     }
 }
 
-struct Fields<'a>(&'a Map<String, Value>);
+/// An event's members, read into Marathon's shape `T` ([`model`]); an error names the
+/// member and what is wrong with its kind (`ports[1] must be a port number (1-65535), found
+/// a string`).
+fn fields<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| format!("{} {}", e.path(), e.inner()))
+}
 
-impl Fields<'_> {
-    fn get(&self, key: &str) -> Option<&Value> {
-        self.0.get(key)
-    }
+/// `api_post_event`'s app definition, read into Marathon's app shape; an error names where
+/// in it (`appDefinition.portDefinitions[0].port: invalid type: ...`).
+fn definition(value: &Value) -> Result<Option<model::App>, String> {
+    serde_path_to_error::deserialize::<_, model::ApiPostEvent>(value)
+        .map(|e| e.app_definition)
+        .map_err(|e| e.to_string())
+}
 
-    fn str(&self, key: &str) -> Result<Option<&str>, String> {
-        match self.0.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(v) => Err(format!("{key} must be a string, found {}", kind_of(v))),
-        }
-    }
-
-    /// An app id member: absent is `None`; present must be a valid, non-root app id.
-    fn app(&self, key: &str) -> Result<Option<AppId>, String> {
-        let Some(raw) = self.str(key)? else {
-            return Ok(None);
-        };
-        let id = AppId::parse(raw).map_err(|e| format!("{key}: {e}"))?;
-        if id.is_root() {
-            return Err(format!("{key} names the root group, not an app"));
-        }
-        Ok(Some(id))
-    }
-
-    fn stamp(&self) -> Result<Stamp, String> {
-        match self.str("timestamp")? {
-            // Every field is optional; without Marathon's time, ours is the best guess.
-            None => Ok(Stamp::now()),
-            Some(t) => Stamp::parse(t).map_err(|e| format!("timestamp: {e}")),
-        }
+/// The event's `timestamp`.
+fn stamp(value: &Value) -> Result<Stamp, String> {
+    let time: model::EventTime = fields(value)?;
+    match time.timestamp {
+        // Every field is optional; without Marathon's time, ours is the best guess.
+        None => Ok(Stamp::now()),
+        Some(t) => Stamp::parse(&t).map_err(|e| format!("timestamp: {e}")),
     }
 }
 
-fn status(f: &Fields<'_>) -> Result<StatusUpdate, String> {
-    let task_id = f
-        .str("taskId")?
-        .ok_or_else(|| "taskId is missing".to_string())?
-        .to_string();
+/// An app id member `key`: absent is `None`; present must be a valid, non-root app id.
+fn app(key: &str, raw: Option<String>) -> Result<Option<AppId>, String> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let id = AppId::parse(&raw).map_err(|e| format!("{key}: {e}"))?;
+    if id.is_root() {
+        return Err(format!("{key} names the root group, not an app"));
+    }
+    Ok(Some(id))
+}
+
+/// A health event's verdict: `null` (or absent) is unknown.
+fn verdict(flag: Option<bool>) -> Health {
+    match flag {
+        None => Health::Unknown,
+        Some(true) => Health::Healthy,
+        Some(false) => Health::Unhealthy,
+    }
+}
+
+fn status(e: model::StatusUpdateEvent, value: &Value) -> Result<StatusUpdate, String> {
+    let task_id = e.task_id.ok_or_else(|| "taskId is missing".to_string())?;
     registry::validate_task_id(&task_id).map_err(|e| format!("taskId: {e}"))?;
-    let app_id = match f.app("appId")? {
+    let app_id = match app("appId", e.app_id)? {
         Some(id) => id,
         None => ids::app_of(&task_id)
             .ok_or_else(|| format!("appId is missing and task id {task_id:?} names no app"))?,
     };
     let state = TaskState::parse(
-        f.str("taskStatus")?
+        e.task_status
+            .as_deref()
             .ok_or_else(|| "taskStatus is missing".to_string())?,
     );
-    let mut task_ips = Vec::new();
-    match f.get("ipAddresses") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(list)) => {
-            for (i, entry) in list.iter().enumerate() {
-                let Value::Object(o) = entry else {
-                    return Err(format!(
-                        "ipAddresses[{i}] must be an object, found {}",
-                        kind_of(entry)
-                    ));
-                };
-                let ip = match o.get("ipAddress") {
-                    Some(Value::String(s)) => s,
-                    None | Some(Value::Null) => continue,
-                    Some(v) => {
-                        return Err(format!(
-                            "ipAddresses[{i}].ipAddress must be a string, found {}",
-                            kind_of(v)
-                        ));
-                    }
-                };
-                let protocol = match o.get("protocol") {
-                    Some(Value::String(s)) => Some(s.as_str()),
-                    None | Some(Value::Null) => None,
-                    Some(v) => {
-                        return Err(format!(
-                            "ipAddresses[{i}].protocol must be a string, found {}",
-                            kind_of(v)
-                        ));
-                    }
-                };
-                let ip = ip.parse::<IpAddr>().map_err(|_| {
-                    format!("ipAddresses[{i}].ipAddress {ip:?} is not an IP address")
-                })?;
-                task_ips.push(TaskIp::new(ip, protocol));
-            }
-        }
-        Some(v) => {
-            return Err(format!(
-                "ipAddresses must be an array, found {}",
-                kind_of(v)
-            ));
-        }
-    }
-    let mut host_ports = Vec::new();
-    match f.get("ports") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(list)) => {
-            for (i, p) in list.iter().enumerate() {
-                let port = p
-                    .as_u64()
-                    .and_then(|n| u16::try_from(n).ok())
-                    .filter(|&n| n != 0)
-                    .ok_or_else(|| format!("ports[{i}] = {p} is not a port number (1-65535)"))?;
-                host_ports.push(port);
-            }
-        }
-        Some(v) => return Err(format!("ports must be an array, found {}", kind_of(v))),
-    }
-    let host = f.str("host")?.unwrap_or_default();
+    let task_ips = records::reported_ips(&e.ip_addresses).collect::<Result<_, _>>()?;
+    let host_ports = records::host_ports(&e.ports).collect::<Result<_, _>>()?;
+    let host = e.host.unwrap_or_default();
     if host.len() > 255 || host.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(format!("host {host:?} is not a host name"));
     }
     Ok(StatusUpdate {
-        app_id,
-        task_id,
-        state,
-        host: host.to_string(),
-        agent_id: f
-            .str("slaveId")?
-            .filter(|s| !s.is_empty())
-            .map(str::to_string),
-        task_ips,
-        host_ports,
-        version: f.str("version")?.map(str::to_string),
-        at: f.stamp()?,
+        task: TaskFacts {
+            app_id,
+            task_id,
+            state,
+            host,
+            agent_id: e.slave_id.filter(|s| !s.is_empty()),
+            task_ips,
+            host_ports,
+            version: e.version,
+            health: Health::Unknown,
+        },
+        at: stamp(value)?,
     })
 }
 
-fn health_update(f: &Fields<'_>, app_key: &str, health: Health) -> Result<HealthUpdate, String> {
-    // ≤1.3: taskId; 1.4.x: instanceId; 1.5+: taskId holding an instance id.
-    let target = f
-        .str("instanceId")?
-        .or(f.str("taskId")?)
-        .ok_or_else(|| "neither instanceId nor taskId is present".to_string())?
-        .to_string();
+/// A health verdict for `target` (an instance id, or a task id: ≤1.3 `taskId`, 1.4.x
+/// `instanceId`, 1.5+ `taskId` holding an instance id) of the app named by the member
+/// `app_key`, or else by the target.
+fn health_update(
+    target: Option<String>,
+    (app_key, app_raw): (&str, Option<String>),
+    health: Health,
+    value: &Value,
+) -> Result<HealthUpdate, String> {
+    let target = target.ok_or_else(|| "neither instanceId nor taskId is present".to_string())?;
     registry::validate_task_id(&target).map_err(|e| format!("instance/task id: {e}"))?;
     let instance_key = ids::instance_key(&target)
         .ok_or_else(|| format!("{target:?} is neither a task id nor an instance id"))?;
-    let app_id = match f.app(app_key)? {
+    let app_id = match app(app_key, app_raw)? {
         Some(id) => id,
         None => ids::app_of(&target)
             .ok_or_else(|| format!("{app_key} is missing and {target:?} names no app"))?,
@@ -475,13 +419,14 @@ fn health_update(f: &Fields<'_>, app_key: &str, health: Health) -> Result<Health
         instance_key,
         target,
         health,
-        at: f.stamp()?,
+        at: stamp(value)?,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::addresses::TaskIp;
 
     fn dec(s: &str) -> Result<Decoded, DecodeError> {
         decode(s.as_bytes())
@@ -491,10 +436,10 @@ mod tests {
     fn status_update_modern_shape() {
         let d = dec(r#"{"slaveId":"db7b-S1","taskId":"pywebserver.instance-8cad6a69-6ca8-11e7-beb2-0e2beceebfcc._app.1","taskStatus":"TASK_RUNNING","message":"","appId":"/pywebserver","host":"10.0.2.148","ipAddresses":[{"ipAddress":"172.17.0.2","protocol":"IPv4"}],"ports":[1565],"version":"2017-07-19T17:34:41.967Z","eventType":"status_update_event","timestamp":"2017-07-19T17:35:15.660Z"}"#).unwrap();
         let Event::Status(s) = d.event else { panic!() };
-        assert_eq!(s.app_id.as_str(), "/pywebserver");
-        assert_eq!(s.state, TaskState::Running);
-        assert_eq!(s.host_ports, vec![1565]);
-        assert_eq!(s.task_ips.len(), 1);
+        assert_eq!(s.task.app_id.as_str(), "/pywebserver");
+        assert_eq!(s.task.state, TaskState::Running);
+        assert_eq!(s.task.host_ports, vec![1565]);
+        assert_eq!(s.task.task_ips.len(), 1);
         assert_eq!(d.label, "status_update_event");
     }
 
@@ -665,7 +610,7 @@ mod tests {
         let d = dec(r#"{"eventType":"status_update_event","taskId":"web.1","taskStatus":"TASK_RUNNING","appId":"/web","ipAddresses":[{"ipAddress":"fd00::1","protocol":"IPv4"},{"ipAddress":"10.0.0.1"}]}"#).unwrap();
         let Event::Status(s) = d.event else { panic!() };
         assert_eq!(
-            s.task_ips,
+            s.task.task_ips,
             vec![
                 TaskIp::new("fd00::1".parse().unwrap(), Some("IPv4")),
                 TaskIp::new("10.0.0.1".parse().unwrap(), None),
@@ -729,7 +674,7 @@ mod tests {
                 t in proptest::sample::select(KNOWN_TYPES),
                 fields in proptest::collection::vec((proptest::sample::select(KEYS), json()), 0..10),
             ) {
-                let mut obj = Map::new();
+                let mut obj = serde_json::Map::new();
                 obj.insert("eventType".into(), Value::from(t));
                 for (k, v) in fields {
                     obj.insert(k.to_string(), v);

@@ -76,28 +76,13 @@ fn task_key(write: &Write) -> Option<(AppId, String)> {
     }
 }
 
-/// The facts a status event gives about its task.
-fn facts_of(s: &StatusUpdate, health: Health) -> TaskFacts {
-    TaskFacts {
-        app_id: s.app_id.clone(),
-        task_id: s.task_id.clone(),
-        state: s.state.clone(),
-        host: s.host.clone(),
-        agent_id: s.agent_id.clone(),
-        task_ips: s.task_ips.clone(),
-        host_ports: s.host_ports.clone(),
-        version: s.version.clone(),
-        health,
-    }
-}
-
 /// The record an event writes, as far as the event alone tells: the app definition and the
 /// agent's addresses only add to a task record. Lets the callback path refuse an event
 /// whose record is too large before accepting it ([`crate::writes::Writer::admit`]).
 pub fn provisional_write(event: &Event) -> Option<Write> {
     match event {
-        Event::Status(s) if records::is_stored(&s.state) => Some(Write::PutTask(
-            records::task_record(facts_of(s, Health::Unknown), None, Vec::new(), s.at.clone()),
+        Event::Status(s) if records::is_stored(&s.task.state) => Some(Write::PutTask(
+            records::task_record(s.task.clone(), None, Vec::new(), s.at.clone()),
         )),
         Event::AppChanged { definition, at } => Some(Write::PutApp(app_record(definition, at))),
         _ => None,
@@ -216,11 +201,11 @@ impl Planner {
         let mut defs = Vec::new();
         let mut hosts = Vec::new();
         for q in batch {
-            if let Event::Status(s) = &q.event
-                && records::is_stored(&s.state)
+            if let Event::Status(StatusUpdate { task, .. }) = &q.event
+                && records::is_stored(&task.state)
             {
-                defs.push((s.app_id.clone(), s.version.clone()));
-                hosts.push(s.host.as_str());
+                defs.push((task.app_id.clone(), task.version.clone()));
+                hosts.push(task.host.as_str());
             }
         }
         if defs.is_empty() {
@@ -244,60 +229,67 @@ impl Planner {
     }
 
     async fn plan_status(&mut self, s: &StatusUpdate, plan: &mut Plan) -> Disposition {
-        let key = ids::instance_key(&s.task_id);
-        if s.state.is_terminal() {
+        let StatusUpdate { task, at } = s;
+        let key = ids::instance_key(&task.task_id);
+        if task.state.is_terminal() {
             if let Some(k) = &key {
-                self.memo.remove_older(k, &s.at);
+                self.memo.remove_older(k, at);
             }
             let op = WriteOp::newer(Write::RemoveTask {
-                app_id: s.app_id.clone(),
-                task_id: s.task_id.clone(),
-                reason: s.state.as_str().to_string(),
-                at: s.at.clone(),
+                app_id: task.app_id.clone(),
+                task_id: task.task_id.clone(),
+                reason: task.state.as_str().to_string(),
+                at: at.clone(),
             });
             return Disposition::Writes(vec![plan.push(op)]);
         }
-        if !records::is_stored(&s.state) {
+        if !records::is_stored(&task.state) {
             return Disposition::Done("ignored");
         }
-        let lookup = if plan.unavailable.contains(&s.app_id) {
+        let lookup = if plan.unavailable.contains(&task.app_id) {
             Lookup::Unavailable("Marathon did not answer earlier in this batch".into())
         } else {
-            self.catalog.lookup(&s.app_id, s.version.as_deref()).await
+            self.catalog
+                .lookup(&task.app_id, task.version.as_deref())
+                .await
         };
         let def = match lookup {
             Lookup::NotAnApp => return Disposition::Done("not_an_app"),
             Lookup::Found(def) => Some(def),
             Lookup::Unusable(reason) => {
-                tracing::debug!(app = %s.app_id, %reason, "unusable app definition; ports stay unnamed");
+                tracing::debug!(app = %task.app_id, %reason, "unusable app definition; ports stay unnamed");
                 None
             }
             Lookup::Unavailable(reason) => {
-                if plan.unavailable.insert(s.app_id.clone()) {
-                    tracing::warn!(app = %s.app_id, %reason, "no app definition; writing the task without port names, a resync will complete it");
+                if plan.unavailable.insert(task.app_id.clone()) {
+                    tracing::warn!(app = %task.app_id, %reason, "no app definition; writing the task without port names, a resync will complete it");
                     self.resync.request("an app definition was unavailable");
                 }
                 None
             }
         };
         let (health, updated_at) = match key.as_deref().and_then(|k| self.memo.get(k)) {
-            Some((health, at)) => (*health, at.clone().max(s.at.clone())),
-            None => (Health::Unknown, s.at.clone()),
+            Some((health, seen)) => (*health, seen.clone().max(at.clone())),
+            None => (Health::Unknown, at.clone()),
         };
-        let agent_ips = self.agents.resolve(&s.host).await;
+        let agent_ips = self.agents.resolve(&task.host).await;
+        let facts = TaskFacts {
+            health,
+            ..task.clone()
+        };
         let record = records::task_record(
-            facts_of(s, health),
+            facts,
             def.as_ref().map(|d| &d.record),
             agent_ips,
             updated_at,
         );
         let mut ops = Vec::with_capacity(2);
         if def.is_some()
-            && let Some(current) = self.catalog.cached_current(&s.app_id).await
-            && self.written_apps.get(&s.app_id) != Some(&current.record.version)
+            && let Some(current) = self.catalog.cached_current(&task.app_id).await
+            && self.written_apps.get(&task.app_id) != Some(&current.record.version)
         {
             self.written_apps
-                .insert(s.app_id.clone(), current.record.version.clone());
+                .insert(task.app_id.clone(), current.record.version.clone());
             ops.push(plan.push(WriteOp::newer(Write::PutApp(current.record.clone()))));
         }
         ops.insert(0, plan.push(WriteOp::newer(Write::PutTask(record))));

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod ids;
+mod json;
 pub mod model;
 pub mod sse;
 

@@ -1,41 +1,18 @@
-//! Marathon's REST shapes (apps, tasks, port layouts), tolerant of every version from 0.x
-//! to 1.10: every field is optional, `null` reads as absent, unknown fields are ignored.
-//! Numbers that must be ports stay `i64` here and are range-checked where they are used,
-//! so one odd value does not make a whole listing unreadable.
+//! Marathon's JSON shapes, tolerant of every version from 0.x to 1.10: the REST API's
+//! (apps, tasks, port layouts) and the events' (a task's status, health verdicts, app
+//! changes). Every field is optional, `null` reads as absent, unknown fields are ignored
+//! ([`super::json`] reads them). A task has the same shapes in both (`ipAddresses`,
+//! `ports`); numbers that must be ports stay `i64` here and are range-checked where they
+//! are used ([`crate::records::host_ports`]), so one odd value does not make a whole
+//! listing unreadable.
 //!
 //! The shapes come from Marathon's docs and real captures (`testdata/marathon/`).
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
-/// `null` or absent reads as the type's default.
-fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
-/// Labels: string values are kept, numbers and booleans are turned into strings, anything
-/// else is dropped (Marathon itself only allows strings).
-fn labels<'de, D>(d: D) -> Result<BTreeMap<String, String>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    let raw: Option<BTreeMap<String, serde_json::Value>> = Option::deserialize(d)?;
-    Ok(raw
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|(k, v)| match v {
-            serde_json::Value::String(s) => Some((k, s)),
-            serde_json::Value::Number(n) => Some((k, n.to_string())),
-            serde_json::Value::Bool(b) => Some((k, b.to_string())),
-            _ => None,
-        })
-        .collect())
-}
+use super::json::{self, labels, nullable};
 
 /// `GET /v2/apps` (`{"apps": [...]}`).
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -201,39 +178,49 @@ pub struct Network {
 #[serde(rename_all = "camelCase", default)]
 pub struct Task {
     /// The task id.
+    #[serde(deserialize_with = "json::text")]
     pub id: Option<String>,
     /// The app id.
+    #[serde(deserialize_with = "json::text")]
     pub app_id: Option<String>,
     /// The agent's host name.
+    #[serde(deserialize_with = "json::text")]
     pub host: Option<String>,
     /// The Mesos agent id.
+    #[serde(deserialize_with = "json::text")]
     pub slave_id: Option<String>,
     /// `TASK_*` (absent before 0.15.5 / 1.1.2).
+    #[serde(deserialize_with = "json::text")]
     pub state: Option<String>,
     /// Host ports.
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "json::port_numbers")]
     pub ports: Vec<i64>,
     /// The task's IP addresses.
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "json::objects")]
     pub ip_addresses: Vec<IpAddress>,
     /// When the task was staged.
+    #[serde(deserialize_with = "json::text")]
     pub staged_at: Option<String>,
     /// When the task started running.
+    #[serde(deserialize_with = "json::text")]
     pub started_at: Option<String>,
     /// The app version the task was launched with.
+    #[serde(deserialize_with = "json::text")]
     pub version: Option<String>,
     /// Health check results.
     #[serde(deserialize_with = "nullable")]
     pub health_check_results: Vec<HealthCheckResult>,
 }
 
-/// `ipAddresses[]`.
+/// `ipAddresses[]` (of a REST task and of a `status_update_event`).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct IpAddress {
     /// The address.
+    #[serde(deserialize_with = "json::text")]
     pub ip_address: Option<String>,
     /// `IPv4` or `IPv6`.
+    #[serde(deserialize_with = "json::text")]
     pub protocol: Option<String>,
 }
 
@@ -243,6 +230,114 @@ pub struct IpAddress {
 pub struct HealthCheckResult {
     /// The verdict.
     pub alive: Option<bool>,
+}
+
+/// `status_update_event`: a task changed state (every version).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StatusUpdateEvent {
+    /// The task id.
+    #[serde(deserialize_with = "json::text")]
+    pub task_id: Option<String>,
+    /// The app id (absent in some versions: the task id names the app).
+    #[serde(deserialize_with = "json::text")]
+    pub app_id: Option<String>,
+    /// `TASK_*`.
+    #[serde(deserialize_with = "json::text")]
+    pub task_status: Option<String>,
+    /// The agent's host name.
+    #[serde(deserialize_with = "json::text")]
+    pub host: Option<String>,
+    /// The Mesos agent id.
+    #[serde(deserialize_with = "json::text")]
+    pub slave_id: Option<String>,
+    /// The task's IP addresses.
+    #[serde(deserialize_with = "json::objects")]
+    pub ip_addresses: Vec<IpAddress>,
+    /// Host ports.
+    #[serde(deserialize_with = "json::port_numbers")]
+    pub ports: Vec<i64>,
+    /// The app version the task runs.
+    #[serde(deserialize_with = "json::text")]
+    pub version: Option<String>,
+}
+
+/// `instance_health_changed_event` (1.4+).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct InstanceHealthChangedEvent {
+    /// The app id.
+    #[serde(deserialize_with = "json::text")]
+    pub run_spec_id: Option<String>,
+    /// The instance id.
+    #[serde(deserialize_with = "json::text")]
+    pub instance_id: Option<String>,
+    /// A task id, in place of the instance id.
+    #[serde(deserialize_with = "json::text")]
+    pub task_id: Option<String>,
+    /// The verdict; `null` while unknown.
+    #[serde(deserialize_with = "json::flag")]
+    pub healthy: Option<bool>,
+}
+
+/// `health_status_changed_event` (≤1.3: `taskId`; 1.4: `instanceId`; 1.5+: `taskId`
+/// holding an instance id).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HealthStatusChangedEvent {
+    /// The app id.
+    #[serde(deserialize_with = "json::text")]
+    pub app_id: Option<String>,
+    /// The instance id.
+    #[serde(deserialize_with = "json::text")]
+    pub instance_id: Option<String>,
+    /// The task (or instance) id.
+    #[serde(deserialize_with = "json::text")]
+    pub task_id: Option<String>,
+    /// The verdict.
+    #[serde(deserialize_with = "json::flag")]
+    pub alive: Option<bool>,
+}
+
+/// `failed_health_check_event`: the instance failed a check.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FailedHealthCheckEvent {
+    /// The app id.
+    #[serde(deserialize_with = "json::text")]
+    pub app_id: Option<String>,
+    /// The instance id.
+    #[serde(deserialize_with = "json::text")]
+    pub instance_id: Option<String>,
+    /// The task (or instance) id.
+    #[serde(deserialize_with = "json::text")]
+    pub task_id: Option<String>,
+}
+
+/// `app_terminated_event`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AppTerminatedEvent {
+    /// The app id.
+    #[serde(deserialize_with = "json::text")]
+    pub app_id: Option<String>,
+}
+
+/// `api_post_event`: an app was created or changed.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ApiPostEvent {
+    /// The new definition (absent for other API calls).
+    pub app_definition: Option<App>,
+}
+
+/// Every event's `timestamp` (read after the rest of the event).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct EventTime {
+    /// Marathon's time of the event.
+    #[serde(deserialize_with = "json::text")]
+    pub timestamp: Option<String>,
 }
 
 /// `POST /v2/eventSubscriptions` answers.
