@@ -30,7 +30,7 @@ command -v debootstrap >/dev/null || {
 # The host's release and mirror (no host name is written here).
 . /etc/os-release
 suite=$VERSION_CODENAME
-mirror=$(grep -rhoE '^(URIs:|deb) *[a-z]+://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
+mirror=$({ grep -rhoE '^(URIs:|deb) *[a-z]+://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true; } \
   | head -1 | awk '{print $2}')
 [ -n "$mirror" ] || { echo "cannot find the Debian mirror in the apt sources" >&2; exit 1; }
 
@@ -57,10 +57,17 @@ if [ "${HERALD_FRESH_NEW:-0}" = 1 ] || [ ! -x "$root/usr/bin/apt-get" ]; then
   debootstrap --variant=minbase --include=ca-certificates "$suite" "$root" "$mirror" >/dev/null
 fi
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The host's own certificate authorities (a network that inspects TLS has one): the root
+# trusts what the host trusts, nothing else is carried over.
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  chroot "$root" update-ca-certificates >/dev/null 2>&1 || true
+fi
 
 bind /proc /proc
 bind /sys /sys
 bind /dev /dev
+bind /dev/pts /dev/pts
 mkdir -p "$root/dev/shm"
 mount -t tmpfs tmpfs "$root/dev/shm" && mounts+=("$root/dev/shm")
 bind "$rustup_home" /opt/rust/rustup ro
