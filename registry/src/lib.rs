@@ -37,5 +37,7 @@ pub use schema::{
     TaskState,
 };
 pub use stamp::Stamp;
-pub use store::{Guard, Outcome, Registry, Snapshot, Tombstone, Versioned, Write, WriteOp};
+pub use store::{
+    Guard, MAX_TXN_OPS, Outcome, Registry, Snapshot, Tombstone, Versioned, Write, WriteOp,
+};
 pub use watch::{Change, Watch, WatchEvent, WatchOptions};

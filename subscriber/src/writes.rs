@@ -21,7 +21,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use registry::{AppId, Outcome, Registry, Write, WriteOp};
+use registry::{AppId, MAX_TXN_OPS, Outcome, Registry, Write, WriteOp};
 use serde_json::json;
 
 use crate::telemetry;
@@ -31,8 +31,6 @@ use crate::telemetry;
 pub const DEFAULT_MAX_RECORD_SIZE: usize = 256 * 1024;
 /// How long `/healthz` stays degraded after the last refused record.
 pub const REFUSALS_SHOWN_FOR: Duration = Duration::from_secs(600);
-/// Operations per etcd transaction (the registry splits bigger calls).
-const TXN_OPS: usize = 128;
 
 /// Why a write was not applied.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -164,9 +162,11 @@ impl Writer {
         if sendable.is_empty() {
             return results;
         }
+        // No more concurrent calls than the writes fill transactions (the registry splits
+        // bigger calls).
         let shards = self
             .concurrency
-            .min(sendable.len().div_ceil(TXN_OPS))
+            .min(sendable.len().div_ceil(MAX_TXN_OPS))
             .max(1);
         let mut groups: Vec<Vec<(usize, WriteOp)>> = (0..shards).map(|_| Vec::new()).collect();
         for (i, op) in sendable {
