@@ -1,5 +1,9 @@
 //! Wiring: build every part from a [`Config`], run them as tasks, stop them in order.
 //!
+//! [`Subscriber::start_on`] reads top-down: the shared [`Parts`], the event handler, then
+//! the intake: who leads ([`leadership`]), the reconcile loop, where events come from
+//! ([`event_source`]), and the HTTP API ([`serve_api`]).
+//!
 //! Shutdown is two-phase: first the intake stops (the HTTP server finishes its requests,
 //! the SSE stream closes, the election resigns, the callback registration is removed),
 //! then the handler writes what was already accepted, for up to `--drain-timeout`, and
@@ -10,6 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use registry::Registry;
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -21,7 +27,7 @@ use crate::config::{Config, Source};
 use crate::ingest::Handler;
 use crate::leader::{self, ElectionConfig};
 use crate::marathon::{MarathonClient, MarathonError};
-use crate::queue::IngestQueue;
+use crate::queue::{IngestQueue, QueueReceiver};
 use crate::reconcile::{self, Reconciler};
 use crate::resync::Resync;
 use crate::stream::{self, StreamConfig};
@@ -31,9 +37,8 @@ use crate::writes::Writer;
 /// A running subscriber.
 pub struct Subscriber {
     addr: SocketAddr,
-    intake: CancellationToken,
+    intake: Intake,
     handler_stop: CancellationToken,
-    intake_tasks: Vec<JoinHandle<()>>,
     handler_task: JoinHandle<()>,
     leader: watch::Receiver<bool>,
     resync: Resync,
@@ -42,174 +47,45 @@ pub struct Subscriber {
 impl Subscriber {
     /// Connects, binds `config.listen` (port 0 picks one) and starts every part.
     pub async fn start(config: Config) -> anyhow::Result<Subscriber> {
-        let listener = tokio::net::TcpListener::bind(config.listen)
+        let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         Self::start_on(config, listener).await
     }
 
     /// Like [`Subscriber::start`], on an already bound listener.
-    pub async fn start_on(
-        config: Config,
-        listener: tokio::net::TcpListener,
-    ) -> anyhow::Result<Subscriber> {
+    pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<Subscriber> {
         // Install the metrics recorder before anything records.
         let _ = service::prometheus();
         let addr = listener.local_addr()?;
-        let registry = config
-            .etcd
-            .connect()
-            .await
-            .context("cannot set up the etcd client")?
-            .with_tombstone_ttl(config.tombstone_ttl);
-        let marathon = MarathonClient::new(&config.marathon_config())?;
-        let catalog = Catalog::new(marathon.clone());
-        let agents = AgentResolver::new(config.agent_dns_ttl);
-        let resync = Resync::default();
-        let (queue, rx) = IngestQueue::new(config.queue_capacity);
-        let writer = Writer::new(
-            registry.clone(),
-            config.max_record_size,
-            config.write_concurrency,
-        );
-        let reconciler = Arc::new(
-            Reconciler::new(
-                writer.clone(),
-                marathon.clone(),
-                catalog.clone(),
-                agents.clone(),
-                config.max_delete_share,
-            )
-            .with_max_clock_skew(config.max_clock_skew)
-            .after_queue(queue.clone()),
-        );
-        let intake = CancellationToken::new();
+        let (parts, events) = Parts::connect(&config).await?;
         let handler_stop = CancellationToken::new();
-        let mut intake_tasks = Vec::new();
+        let handler_task = tokio::spawn(parts.handler(&config).run(events, handler_stop.clone()));
 
-        let handler = Handler::new(
-            writer.clone(),
-            catalog,
-            agents,
-            resync.clone(),
-            config.drain_timeout,
+        let mut intake = Intake::default();
+        let leader = leadership(&config, addr, &mut intake).await?;
+        intake.spawn(reconcile::run_loop(
+            parts.reconciler.clone(),
+            parts.resync.clone(),
+            leader.clone(),
+            (!config.reconcile_interval.is_zero()).then_some(config.reconcile_interval),
+            intake.stop.clone(),
+        ));
+        event_source(&config, &parts, &leader, &mut intake);
+        let resync = parts.resync.clone();
+        serve_api(
+            listener,
+            parts.api_state(&config, leader.clone()),
+            &mut intake,
         );
-        let handler_task = tokio::spawn(handler.run(rx, handler_stop.clone()));
-
-        // Leadership.
-        let (leader_tx, leader_rx) = watch::channel(!config.election);
-        if config.election {
-            let options = config
-                .etcd
-                .connect_options()?
-                // `campaign` waits as long as another instance leads; the election code
-                // puts its own deadlines on everything else.
-                .with_timeout(Duration::from_secs(3600));
-            let client = config
-                .etcd
-                .endpoints_with(options)
-                .await
-                .context("cannot set up the etcd election client")?;
-            let election = ElectionConfig {
-                name: config.election_name(),
-                id: format!("{}:{}:{}", leader::host_name(), std::process::id(), addr),
-                ttl: config.election_ttl,
-            };
-            intake_tasks.push(tokio::spawn(leader::run(
-                client,
-                election,
-                leader_tx,
-                intake.clone(),
-            )));
-        } else {
-            // Keep the sender alive for as long as the subscriber runs.
-            let stop = intake.clone();
-            intake_tasks.push(tokio::spawn(async move {
-                stop.cancelled().await;
-                drop(leader_tx);
-            }));
-        }
-        {
-            let mut rx = leader_rx.clone();
-            intake_tasks.push(tokio::spawn(async move {
-                loop {
-                    telemetry::leader(*rx.borrow_and_update());
-                    if rx.changed().await.is_err() {
-                        telemetry::leader(false);
-                        return;
-                    }
-                }
-            }));
-        }
-
-        // Reconcile loop.
-        let interval = (!config.reconcile_interval.is_zero()).then_some(config.reconcile_interval);
-        intake_tasks.push(tokio::spawn(reconcile::run_loop(
-            reconciler.clone(),
-            resync.clone(),
-            leader_rx.clone(),
-            interval,
-            intake.clone(),
-        )));
-
-        // Event sources.
-        match config.source {
-            Source::Sse => {
-                intake_tasks.push(tokio::spawn(stream::run(
-                    marathon.clone(),
-                    queue.clone(),
-                    resync.clone(),
-                    leader_rx.clone(),
-                    StreamConfig {
-                        idle_timeout: config.sse_idle_timeout,
-                        max_clock_skew: config.max_clock_skew,
-                        ..StreamConfig::default()
-                    },
-                    intake.clone(),
-                )));
-            }
-            Source::Callback => {
-                if let Some(url) = config.callback_url.clone() {
-                    intake_tasks.push(tokio::spawn(callback_registration(
-                        marathon.clone(),
-                        url,
-                        resync.clone(),
-                        intake.clone(),
-                    )));
-                }
-            }
-        }
-
-        // HTTP API.
-        let state = Arc::new(ApiState {
-            queue,
-            resync: resync.clone(),
-            reconciler,
-            registry,
-            writer,
-            marathon,
-            auth: ApiAuth::new(config.api_token.clone(), config.api_credentials.clone()),
-            max_body: config.max_body,
-            leader: leader_rx.clone(),
-            source: config.source,
-            max_clock_skew: config.max_clock_skew,
-        });
-        let router = api::router(state);
-        let stop = intake.clone();
-        intake_tasks.push(tokio::spawn(async move {
-            if let Err(e) = service::serve(listener, router, stop.cancelled_owned()).await {
-                tracing::error!(error = %e, "HTTP server failed");
-            }
-        }));
 
         tracing::info!(%addr, source = ?config.source, election = config.election, "herald-subscriber started");
         Ok(Subscriber {
             addr,
             intake,
             handler_stop,
-            intake_tasks,
             handler_task,
-            leader: leader_rx,
+            leader,
             resync,
         })
     }
@@ -237,8 +113,8 @@ impl Subscriber {
     /// Stops gracefully: intake first, then the handler writes what was accepted (for up to
     /// `--drain-timeout`).
     pub async fn stop(self) {
-        self.intake.cancel();
-        for task in self.intake_tasks {
+        self.intake.stop.cancel();
+        for task in self.intake.tasks {
             let _ = task.await;
         }
         self.handler_stop.cancel();
@@ -248,11 +124,203 @@ impl Subscriber {
 
     /// Stops abruptly, as a crash would (nothing resigned, nothing drained).
     pub fn abort(self) {
-        for task in self.intake_tasks {
+        for task in self.intake.tasks {
             task.abort();
         }
         self.handler_task.abort();
     }
+}
+
+/// What the handler, the reconcile, the event sources and the API share.
+struct Parts {
+    registry: Registry,
+    marathon: MarathonClient,
+    catalog: Catalog,
+    agents: AgentResolver,
+    writer: Writer,
+    resync: Resync,
+    queue: IngestQueue,
+    reconciler: Arc<Reconciler>,
+}
+
+impl Parts {
+    /// Sets up the etcd and Marathon clients, the caches, the writer and the queue (and
+    /// returns its receiving end, for the handler).
+    async fn connect(config: &Config) -> anyhow::Result<(Parts, QueueReceiver)> {
+        let registry = config
+            .etcd
+            .connect()
+            .await
+            .context("cannot set up the etcd client")?
+            .with_tombstone_ttl(config.tombstone_ttl);
+        let marathon = MarathonClient::new(&config.marathon_config())?;
+        let catalog = Catalog::new(marathon.clone());
+        let agents = AgentResolver::new(config.agent_dns_ttl);
+        let (queue, events) = IngestQueue::new(config.queue_capacity);
+        let writer = Writer::new(
+            registry.clone(),
+            config.max_record_size,
+            config.write_concurrency,
+        );
+        let reconciler = Reconciler::new(
+            writer.clone(),
+            marathon.clone(),
+            catalog.clone(),
+            agents.clone(),
+            config.max_delete_share,
+        )
+        .with_max_clock_skew(config.max_clock_skew)
+        .after_queue(queue.clone());
+        let parts = Parts {
+            registry,
+            marathon,
+            catalog,
+            agents,
+            writer,
+            resync: Resync::default(),
+            queue,
+            reconciler: Arc::new(reconciler),
+        };
+        Ok((parts, events))
+    }
+
+    /// The one event handler.
+    fn handler(&self, config: &Config) -> Handler {
+        Handler::new(
+            self.writer.clone(),
+            self.catalog.clone(),
+            self.agents.clone(),
+            self.resync.clone(),
+            config.drain_timeout,
+        )
+    }
+
+    /// What the HTTP handlers share.
+    fn api_state(self, config: &Config, leader: watch::Receiver<bool>) -> ApiState {
+        ApiState {
+            queue: self.queue,
+            resync: self.resync,
+            reconciler: self.reconciler,
+            registry: self.registry,
+            writer: self.writer,
+            marathon: self.marathon,
+            auth: ApiAuth::new(config.api_token.clone(), config.api_credentials.clone()),
+            max_body: config.max_body,
+            leader,
+            source: config.source,
+            max_clock_skew: config.max_clock_skew,
+        }
+    }
+}
+
+/// The tasks that take events in, stopped first at shutdown.
+#[derive(Default)]
+struct Intake {
+    stop: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Intake {
+    fn spawn(&mut self, task: impl Future<Output = ()> + Send + 'static) {
+        self.tasks.push(tokio::spawn(task));
+    }
+}
+
+/// Who leads: the winner of an etcd election (`--election`), or else this instance alone.
+/// Returns the leadership, which the leader gauge follows.
+async fn leadership(
+    config: &Config,
+    addr: SocketAddr,
+    intake: &mut Intake,
+) -> anyhow::Result<watch::Receiver<bool>> {
+    let (leader_tx, leader_rx) = watch::channel(!config.election);
+    if config.election {
+        let options = config
+            .etcd
+            .connect_options()?
+            // `campaign` waits as long as another instance leads; the election code
+            // puts its own deadlines on everything else.
+            .with_timeout(Duration::from_secs(3600));
+        let client = config
+            .etcd
+            .endpoints_with(options)
+            .await
+            .context("cannot set up the etcd election client")?;
+        let election = ElectionConfig {
+            name: config.election_name(),
+            id: format!("{}:{}:{}", leader::host_name(), std::process::id(), addr),
+            ttl: config.election_ttl,
+        };
+        intake.spawn(leader::run(
+            client,
+            election,
+            leader_tx,
+            intake.stop.clone(),
+        ));
+    } else {
+        // Keep the sender alive for as long as the subscriber runs.
+        let stop = intake.stop.clone();
+        intake.spawn(async move {
+            stop.cancelled().await;
+            drop(leader_tx);
+        });
+    }
+    let mut rx = leader_rx.clone();
+    intake.spawn(async move {
+        loop {
+            telemetry::leader(*rx.borrow_and_update());
+            if rx.changed().await.is_err() {
+                telemetry::leader(false);
+                return;
+            }
+        }
+    });
+    Ok(leader_rx)
+}
+
+/// Where events come from: the SSE stream (read by the leader), or callbacks (every
+/// instance; registered with Marathon when `--callback-url` is set).
+fn event_source(
+    config: &Config,
+    parts: &Parts,
+    leader: &watch::Receiver<bool>,
+    intake: &mut Intake,
+) {
+    match config.source {
+        Source::Sse => intake.spawn(stream::run(
+            parts.marathon.clone(),
+            parts.queue.clone(),
+            parts.resync.clone(),
+            leader.clone(),
+            StreamConfig {
+                idle_timeout: config.sse_idle_timeout,
+                max_clock_skew: config.max_clock_skew,
+                ..StreamConfig::default()
+            },
+            intake.stop.clone(),
+        )),
+        Source::Callback => {
+            if let Some(url) = config.callback_url.clone() {
+                intake.spawn(callback_registration(
+                    parts.marathon.clone(),
+                    url,
+                    parts.resync.clone(),
+                    intake.stop.clone(),
+                ));
+            }
+        }
+    }
+}
+
+/// Serves the HTTP API on `listener` until the intake stops.
+fn serve_api(listener: TcpListener, state: ApiState, intake: &mut Intake) {
+    let router = api::router(Arc::new(state));
+    let stop = intake.stop.clone();
+    intake.spawn(async move {
+        if let Err(e) = service::serve(listener, router, stop.cancelled_owned()).await {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
 }
 
 /// Registers the callback URL with Marathon (retrying until it works), and removes it at
