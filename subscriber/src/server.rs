@@ -1,8 +1,8 @@
 //! Wiring: build every part from a [`Config`], run them as tasks, stop them in order.
 //!
-//! [`Subscriber::start_on`] reads top-down: the shared [`Parts`], the event handler, then
-//! the intake: who leads ([`leadership`]), the reconcile loop, where events come from
-//! ([`event_source`]), and the HTTP API ([`serve_api`]).
+//! [`Subscriber::start_on`] reads top-down: the shared `Parts`, the event handler, then
+//! the intake: who leads (`leadership`), the reconcile loop, where events come from
+//! (`event_source`), and the HTTP API (`serve_api`).
 //!
 //! Shutdown is two-phase: first the intake stops (the HTTP server finishes its requests,
 //! the SSE stream closes, the election resigns, the callback registration is removed),

@@ -2,14 +2,14 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `POST /callback` | a Marathon event ([`callback`]): 200 once queued, 400 bad JSON, 422 unusable content, 413 a body over `--max-body` or a record over `--max-record-size`, 503 queue full (413 and 503 schedule a resync) |
+//! | `POST /callback` | a Marathon event (`callback`): 200 once queued, 400 bad JSON, 422 unusable content, 413 a body over `--max-body` or a record over `--max-record-size`, 503 queue full (413 and 503 schedule a resync) |
 //! | `GET /cleanup` | the reconcile plan as JSON; changes nothing |
 //! | `POST /cleanup[?force=true]` | apply the plan; 409 when it removes too much without `force`, 502 when Marathon fails (nothing removed) |
 //! | `GET /v1/apps[?group=/g]`, `GET /v1/tasks[?app=/a]` | what etcd holds |
 //! | `GET /healthz`, `GET /metrics` | etcd and Marathon reachability, refused records; Prometheus metrics |
 //!
 //! `/callback` and `/cleanup` (GET and POST) sit behind one layer that checks the optional
-//! auth ([`auth`]): a bearer token (in the `Authorization` header or as `?token=`), or Basic.
+//! auth (`auth`): a bearer token (in the `Authorization` header or as `?token=`), or Basic.
 
 mod auth;
 mod callback;

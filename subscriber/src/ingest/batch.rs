@@ -1,18 +1,17 @@
-//! One batch of events -> the registry writes it takes ([`Planner::plan`]), and what became
-//! of each event once they are applied ([`settle`]).
+//! One batch of events -> the registry writes it takes ([`Planner::plan`]; what each kind
+//! of event writes is in its own file: [`super::status`], [`super::health`],
+//! [`super::app`]), and what became of each event once they are applied ([`settle`]).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
-use registry::{AppId, Guard, Health, Outcome, Registry, Scope, Snapshot, Stamp, Write, WriteOp};
+use registry::{AppId, Outcome, Registry, Scope, Snapshot, Stamp, Write, WriteOp};
 
 use super::memo::HealthMemo;
 use crate::agents::AgentResolver;
-use crate::catalog::{Catalog, Lookup};
-use crate::events::{Event, HealthUpdate, StatusUpdate};
-use crate::marathon::ids;
+use crate::catalog::Catalog;
+use crate::events::{Event, StatusUpdate};
 use crate::queue::Queued;
-use crate::records::{self, AppDefinition, TaskFacts};
+use crate::records::{self, AppDefinition};
 use crate::resync::Resync;
 use crate::writes::{WriteError, WriteResult};
 
@@ -36,15 +35,16 @@ pub(super) struct Plan {
     /// The writes, in the order the events asked for them.
     pub(super) ops: Vec<WriteOp>,
     /// The last task write of each task in this batch: (app, task id) -> op index.
-    pending_tasks: HashMap<(AppId, String), usize>,
+    pub(super) pending_tasks: HashMap<(AppId, String), usize>,
     /// Task listings read from etcd during this batch.
-    listings: HashMap<AppId, Snapshot>,
+    pub(super) listings: HashMap<AppId, Snapshot>,
     /// Apps whose definition Marathon could not give in this batch.
-    unavailable: HashSet<AppId>,
+    pub(super) unavailable: HashSet<AppId>,
 }
 
 impl Plan {
-    fn push(&mut self, op: WriteOp) -> usize {
+    /// Adds a write; returns its index.
+    pub(super) fn push(&mut self, op: WriteOp) -> usize {
         let index = self.ops.len();
         if let Some(key) = task_key(&op.write) {
             self.pending_tasks.insert(key, index);
@@ -90,7 +90,7 @@ pub fn provisional_write(event: &Event) -> Option<Write> {
 }
 
 /// An app definition's record, stamped with its event's time.
-fn app_record(definition: &AppDefinition, at: &Stamp) -> registry::AppRecord {
+pub(super) fn app_record(definition: &AppDefinition, at: &Stamp) -> registry::AppRecord {
     let mut record = definition.record.clone();
     record.updated_at = at.clone();
     record
@@ -138,13 +138,13 @@ pub(super) fn settle(
 /// Turns events into writes. Keeps what it learns across batches: the health verdicts seen
 /// and the app version last written per app.
 pub(super) struct Planner {
-    catalog: Catalog,
-    agents: AgentResolver,
+    pub(super) catalog: Catalog,
+    pub(super) agents: AgentResolver,
     registry: Registry,
-    resync: Resync,
-    memo: HealthMemo,
+    pub(super) resync: Resync,
+    pub(super) memo: HealthMemo,
     /// The app version last written per app (to write each app record once per version).
-    written_apps: HashMap<AppId, String>,
+    pub(super) written_apps: HashMap<AppId, String>,
 }
 
 impl Planner {
@@ -171,13 +171,13 @@ impl Planner {
         let mut dispositions = Vec::with_capacity(batch.len());
         for q in batch {
             let d = match &q.event {
-                Event::Status(s) => self.plan_status(s, &mut plan).await,
-                Event::Health(h) => self.plan_health(h, &mut plan).await,
+                Event::Status(s) => self.status(s, &mut plan).await,
+                Event::Health(h) => self.health(h, &mut plan).await,
                 Event::AppTerminated { app_id, at } => {
-                    self.plan_terminated(app_id, at, &mut plan).await
+                    self.app_terminated(app_id, at, &mut plan).await
                 }
                 Event::AppChanged { definition, at } => {
-                    self.plan_app_changed(definition, at, &mut plan).await
+                    self.app_changed(definition, at, &mut plan).await
                 }
                 Event::Ignored => Disposition::Done("ignored"),
             };
@@ -214,90 +214,12 @@ impl Planner {
         tokio::join!(self.catalog.prefetch(defs), self.agents.prefetch(hosts));
     }
 
-    async fn plan_app_changed(
-        &mut self,
-        definition: &AppDefinition,
-        at: &Stamp,
-        plan: &mut Plan,
-    ) -> Disposition {
-        let def = Arc::new(definition.clone());
-        self.catalog.observe(def.clone()).await;
-        let record = app_record(&def, at);
-        self.written_apps
-            .insert(record.app_id.clone(), record.version.clone());
-        Disposition::Writes(vec![plan.push(WriteOp::newer(Write::PutApp(record)))])
-    }
-
-    async fn plan_status(&mut self, s: &StatusUpdate, plan: &mut Plan) -> Disposition {
-        let StatusUpdate { task, at } = s;
-        let key = ids::instance_key(&task.task_id);
-        if task.state.is_terminal() {
-            if let Some(k) = &key {
-                self.memo.remove_older(k, at);
-            }
-            let op = WriteOp::newer(Write::RemoveTask {
-                app_id: task.app_id.clone(),
-                task_id: task.task_id.clone(),
-                reason: task.state.as_str().to_string(),
-                at: at.clone(),
-            });
-            return Disposition::Writes(vec![plan.push(op)]);
-        }
-        if !records::is_stored(&task.state) {
-            return Disposition::Done("ignored");
-        }
-        let lookup = if plan.unavailable.contains(&task.app_id) {
-            Lookup::Unavailable("Marathon did not answer earlier in this batch".into())
-        } else {
-            self.catalog
-                .lookup(&task.app_id, task.version.as_deref())
-                .await
-        };
-        let def = match lookup {
-            Lookup::NotAnApp => return Disposition::Done("not_an_app"),
-            Lookup::Found(def) => Some(def),
-            Lookup::Unusable(reason) => {
-                tracing::debug!(app = %task.app_id, %reason, "unusable app definition; ports stay unnamed");
-                None
-            }
-            Lookup::Unavailable(reason) => {
-                if plan.unavailable.insert(task.app_id.clone()) {
-                    tracing::warn!(app = %task.app_id, %reason, "no app definition; writing the task without port names, a resync will complete it");
-                    self.resync.request("an app definition was unavailable");
-                }
-                None
-            }
-        };
-        let (health, updated_at) = match key.as_deref().and_then(|k| self.memo.get(k)) {
-            Some((health, seen)) => (*health, seen.clone().max(at.clone())),
-            None => (Health::Unknown, at.clone()),
-        };
-        let agent_ips = self.agents.resolve(&task.host).await;
-        let facts = TaskFacts {
-            health,
-            ..task.clone()
-        };
-        let record = records::task_record(
-            facts,
-            def.as_ref().map(|d| &d.record),
-            agent_ips,
-            updated_at,
-        );
-        let mut ops = Vec::with_capacity(2);
-        if def.is_some()
-            && let Some(current) = self.catalog.cached_current(&task.app_id).await
-            && self.written_apps.get(&task.app_id) != Some(&current.record.version)
-        {
-            self.written_apps
-                .insert(task.app_id.clone(), current.record.version.clone());
-            ops.push(plan.push(WriteOp::newer(Write::PutApp(current.record.clone()))));
-        }
-        ops.insert(0, plan.push(WriteOp::newer(Write::PutTask(record))));
-        Disposition::Writes(ops)
-    }
-
     /// The app's stored tasks, read once per batch.
-    async fn listing<'p>(&self, app: &AppId, plan: &'p mut Plan) -> Option<&'p Snapshot> {
+    pub(super) async fn listing<'p>(
+        &self,
+        app: &AppId,
+        plan: &'p mut Plan,
+    ) -> Option<&'p Snapshot> {
         if !plan.listings.contains_key(app) {
             match self.registry.list(&Scope::App(app.clone())).await {
                 Ok(s) => {
@@ -311,125 +233,14 @@ impl Planner {
         }
         plan.listings.get(app)
     }
-
-    async fn plan_health(&mut self, h: &HealthUpdate, plan: &mut Plan) -> Disposition {
-        self.memo.set(&h.instance_key, h.health, &h.at);
-        // A write for the task earlier in this batch: amend it in place.
-        let in_batch: Vec<usize> = plan
-            .pending_tasks
-            .iter()
-            .filter(|((app, task), _)| {
-                app == &h.app_id && ids::instance_key(task).as_deref() == Some(&h.instance_key)
-            })
-            .map(|(_, &i)| i)
-            .collect();
-        if !in_batch.is_empty() {
-            for &i in &in_batch {
-                if let Write::PutTask(record) = &mut plan.ops[i].write
-                    && h.at >= record.updated_at
-                {
-                    record.health = h.health;
-                    record.updated_at = h.at.clone();
-                }
-            }
-            return Disposition::Writes(in_batch);
-        }
-        let mut apps = vec![h.app_id.clone()];
-        if let Some(other) = ids::app_of(&h.target).filter(|a| a != &h.app_id) {
-            apps.push(other);
-        }
-        let mut matches = Vec::new();
-        for app in &apps {
-            let Some(listing) = self.listing(app, plan).await else {
-                return Disposition::Retry;
-            };
-            matches.extend(
-                listing
-                    .tasks
-                    .iter()
-                    .filter(|t| {
-                        ids::instance_key(&t.record.task_id).as_deref() == Some(&h.instance_key)
-                    })
-                    .cloned(),
-            );
-            if !matches.is_empty() {
-                break;
-            }
-        }
-        if matches.is_empty() {
-            // The task's record is not there (yet): the memo applies it when it appears.
-            return Disposition::Done("pending");
-        }
-        let mut ops = Vec::new();
-        let mut outcome = "unchanged";
-        for stored in matches {
-            if h.at < stored.record.updated_at {
-                outcome = "stale";
-                continue;
-            }
-            if stored.record.health == h.health {
-                continue;
-            }
-            let mut record = stored.record;
-            record.health = h.health;
-            record.updated_at = h.at.clone();
-            ops.push(plan.push(WriteOp {
-                write: Write::PutTask(record),
-                guard: Guard::Revision(stored.mod_revision),
-            }));
-        }
-        if ops.is_empty() {
-            Disposition::Done(outcome)
-        } else {
-            Disposition::Writes(ops)
-        }
-    }
-
-    async fn plan_terminated(&mut self, app: &AppId, at: &Stamp, plan: &mut Plan) -> Disposition {
-        self.catalog.forget(app).await;
-        self.written_apps.remove(app);
-        let stored: Vec<String> = match self.listing(app, plan).await {
-            Some(listing) => listing
-                .tasks
-                .iter()
-                .map(|t| t.record.task_id.clone())
-                .collect(),
-            None => return Disposition::Retry,
-        };
-        let mut tasks: Vec<String> = plan
-            .pending_tasks
-            .keys()
-            .filter(|(a, _)| a == app)
-            .map(|(_, t)| t.clone())
-            .chain(stored)
-            .collect();
-        tasks.sort();
-        tasks.dedup();
-        let mut ops = Vec::with_capacity(tasks.len() + 1);
-        for task_id in tasks {
-            if let Some(k) = ids::instance_key(&task_id) {
-                self.memo.remove(&k);
-            }
-            ops.push(plan.push(WriteOp::newer(Write::RemoveTask {
-                app_id: app.clone(),
-                task_id,
-                reason: "app_terminated_event".into(),
-                at: at.clone(),
-            })));
-        }
-        ops.push(plan.push(WriteOp::newer(Write::RemoveApp {
-            app_id: app.clone(),
-            reason: "app_terminated_event".into(),
-            at: at.clone(),
-        })));
-        plan.listings.remove(app);
-        Disposition::Writes(ops)
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use registry::Health;
+
     use super::*;
+    use crate::events::HealthUpdate;
 
     fn queued(event: Event, attempt: u8) -> Queued {
         let mut q = Queued::new("x", event);

@@ -1,7 +1,7 @@
 //! The one event handler both ingest paths feed: decoded events wait in the
 //! [queue](crate::queue); one worker drains it in batches, turns each batch into registry
-//! writes ([`batch`]) and applies them through the [`Writer`] in a few concurrent
-//! transactions.
+//! writes (`batch`; what each kind of event writes is one file: `status`, `health`, `app`)
+//! and applies them through the [`Writer`] in a few concurrent transactions.
 //!
 //! What each event does:
 //! - `status_update_event`: `TASK_RUNNING` upserts the task; `TASK_KILLING` and
@@ -9,7 +9,7 @@
 //!   running tasks only, and an unreachable task may come back); a terminal state removes
 //!   it; staging, starting and unknown states are ignored (nothing to serve yet).
 //! - health events (all three shapes) set the health of the task(s) of the instance they
-//!   name; a verdict for a task not stored yet is remembered ([`memo`]) and applied when it
+//!   name; a verdict for a task not stored yet is remembered (`memo`) and applied when it
 //!   appears.
 //! - `app_terminated_event` removes the app record and every task of the app.
 //! - `api_post_event` stores the app definition it carries.
@@ -27,8 +27,11 @@
 //! writes what was accepted, for up to the drain timeout; what it cannot write is logged and
 //! counted (`outcome="dropped"`).
 
+mod app;
 mod batch;
+mod health;
 mod memo;
+mod status;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

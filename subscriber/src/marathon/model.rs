@@ -1,7 +1,7 @@
 //! Marathon's JSON shapes, tolerant of every version from 0.x to 1.10: the REST API's
 //! (apps, tasks, port layouts) and the events' (a task's status, health verdicts, app
 //! changes). Every field is optional, `null` reads as absent, unknown fields are ignored
-//! ([`super::json`] reads them). A task has the same shapes in both (`ipAddresses`,
+//! (`marathon::json` reads them). A task has the same shapes in both (`ipAddresses`,
 //! `ports`); numbers that must be ports stay `i64` here and are range-checked where they
 //! are used ([`crate::records::host_ports`]), so one odd value does not make a whole
 //! listing unreadable.

@@ -1,6 +1,6 @@
 //! Reconciliation: make etcd equal Marathon's `GET /v2/apps?embed=apps.tasks`.
 //!
-//! A run reads etcd, then Marathon ([`wanted`]: the listing turned into records), makes a
+//! A run reads etcd, then Marathon (`wanted`: the listing turned into records), makes a
 //! [`ReconcilePlan`] of the difference (pure: [`plan`]) and applies it: each write guarded
 //! by the `mod_revision` the plan was made from ([`registry::Guard::Revision`]), so an
 //! event written meanwhile is never clobbered (the write conflicts and the next run looks
@@ -20,6 +20,7 @@
 //!   a listed app or running task is restored over its tombstone, and a stored record
 //!   stamped beyond the allowed clock skew gets the listing's stamp (see [`plan`]).
 
+mod changes;
 pub mod plan;
 mod schedule;
 mod wanted;
@@ -31,7 +32,7 @@ use registry::{Outcome, Registry, Scope, Stamp};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
-pub use plan::{ChangeKind, PlannedChange, ReconcilePlan, Summary};
+pub use changes::{ChangeKind, PlannedChange, ReconcilePlan, Summary};
 pub use schedule::run_loop;
 
 use crate::agents::AgentResolver;
