@@ -55,13 +55,15 @@ where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    d.deserialize_any(Objects(PhantomData))
+    let list: Vec<Object<T>> = d.deserialize_any(List(PhantomData))?;
+    Ok(list.into_iter().map(|Object(item)| item).collect())
 }
 
 /// An array of port numbers, kept as they are (their range is checked where they are used:
 /// [`crate::records::host_ports`]); `null` is empty.
 pub(super) fn port_numbers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
-    d.deserialize_any(PortNumbers)
+    let list: Vec<PortNumber> = d.deserialize_any(List(PhantomData))?;
+    Ok(list.into_iter().map(|PortNumber(port)| port).collect())
 }
 
 fn wrong<E: de::Error>(expected: &str, found: impl fmt::Display) -> E {
@@ -164,9 +166,10 @@ impl<'de> Visitor<'de> for Flag {
     refuse!("a boolean": number string array object);
 }
 
-struct Objects<T>(PhantomData<T>);
+/// An array of entries `T`; `null` is empty.
+struct List<T>(PhantomData<T>);
 
-impl<'de, T: Deserialize<'de>> Visitor<'de> for Objects<T> {
+impl<'de, T: Deserialize<'de>> Visitor<'de> for List<T> {
     type Value = Vec<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -175,8 +178,8 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for Objects<T> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(Object(item)) = seq.next_element()? {
-            out.push(item);
+        while let Some(entry) = seq.next_element()? {
+            out.push(entry);
         }
         Ok(out)
     }
@@ -215,34 +218,6 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
     }
 
     refuse!("an object": null boolean number string array);
-}
-
-struct PortNumbers;
-
-impl<'de> Visitor<'de> for PortNumbers {
-    type Value = Vec<i64>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-        while let Some(PortNumber(port)) = seq.next_element()? {
-            out.push(port);
-        }
-        Ok(out)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
-
-    refuse!("an array": boolean number string object);
 }
 
 /// One entry of [`port_numbers`]: an integer.
