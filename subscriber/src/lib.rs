@@ -8,18 +8,20 @@
 //! ```
 //!
 //! Module map (one job each):
-//! - [`marathon`]: the REST/SSE client, Marathon's JSON shapes, the SSE parser, id rules.
-//!   Knows nothing of etcd.
+//! - [`marathon`]: the REST/SSE client, Marathon's JSON shapes (REST and events), the SSE
+//!   parser, id rules. Knows nothing of etcd.
 //! - [`events`]: a JSON body -> a typed, validated [`events::Event`].
 //! - [`records`]: Marathon task + app definition -> registry records; semantic equality.
 //! - [`addresses`]: which reported addresses a record may hold.
 //! - [`catalog`]: app definitions cached per app id and version.
 //! - [`agents`]: agent host names -> IPs, cached with a TTL.
-//! - [`ingest`]: the one handler both paths feed; batched, guarded writes.
-//! - [`reconcile`]: plan and apply the difference between Marathon and etcd.
+//! - [`queue`]: the bounded queue both ingest paths feed, and its counters.
+//! - [`resync`]: requests for a reconcile, from anywhere.
+//! - [`ingest`]: the one handler that drains the queue: batches of events -> guarded writes.
+//! - [`writes`]: etcd writes with failures isolated per record (size limit, error classes).
+//! - [`reconcile`]: read etcd and Marathon, plan the difference (a pure function), apply it.
 //! - [`leader`]: etcd election; the leader streams SSE and runs the periodic reconcile.
 //! - [`stream`]: the SSE client loop.
-//! - [`writes`]: etcd writes with failures isolated per record (size limit, error classes).
 //! - [`api`]: the HTTP routes. [`config`]: flags. [`server`]: wiring and shutdown.
 //! - [`telemetry`]: metric names.
 
