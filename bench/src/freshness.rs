@@ -10,6 +10,7 @@ use hickory_proto::rr::RecordType;
 use marathon_sim::{AppSpec, MarathonVersion, SimConfig, Simulator};
 use registry::Scope;
 use serde_json::json;
+use tokio_util::task::AbortOnDropHandle;
 
 use herald_guestutils::Env;
 use herald_guestutils::watcher::{HandlerError, Update, Watcher as GuestWatcher, WatcherConfig};
@@ -181,7 +182,7 @@ async fn many_watchers(
         &services,
         config,
     )?;
-    let task = AbortOnDrop(tokio::spawn(watcher.run(handler)));
+    let task = AbortOnDropHandle::new(tokio::spawn(watcher.run(handler)));
     // The initial run of every service says every watch is up.
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut initial = 0;
@@ -215,15 +216,6 @@ async fn many_watchers(
     }
     drop(task);
     Ok(Summary::of(&samples))
-}
-
-/// Aborts a spawned task when dropped.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 async fn subscriber_events(changes: usize, report: &mut Report) -> Result<()> {
