@@ -57,6 +57,9 @@ if [ "${HERALD_FRESH_NEW:-0}" = 1 ] || [ ! -x "$root/usr/bin/apt-get" ]; then
   debootstrap --variant=minbase --include=ca-certificates "$suite" "$root" "$mirror" >/dev/null
 fi
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# What Debian's installer writes on every machine (debootstrap leaves it out): localhost
+# resolves through /etc/hosts.
+[ -s "$root/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
 # The host's own certificate authorities (a network that inspects TLS has one): the root
 # trusts what the host trusts, nothing else is carried over.
 if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
