@@ -535,8 +535,9 @@ fn chunks(prepared: &[Prepared]) -> Vec<&[Prepared]> {
     let mut bytes = 0;
     let mut keys = std::collections::HashSet::new();
     for (i, p) in prepared.iter().enumerate() {
-        // Each write puts its value up to three times (two branches and the comparisons).
-        let size = p.key.len() * 3 + p.value.len() * 3;
+        // A `Guard::Newer` write (see `guarded_txn`) carries its value four times (two
+        // comparisons, two puts) and its key five times.
+        let size = p.key.len() * 5 + p.value.len() * 4;
         let full = i - start >= WRITES_PER_TXN || (bytes + size > MAX_TXN_BYTES && i > start);
         if full || keys.contains(p.key.as_str()) {
             out.push(&prepared[start..i]);
