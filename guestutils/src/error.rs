@@ -105,6 +105,12 @@ pub enum Error {
         /// The handler's error, or the timeout.
         reason: String,
     },
+    /// A template, its check or the reload failed in a `--once` render.
+    #[error("rendering failed: {reasons}")]
+    TemplatesFailed {
+        /// Each failure, with its destination.
+        reasons: String,
+    },
     /// The registry failed (etcd unreachable, a record that does not decode, ...).
     #[error(transparent)]
     Registry(#[from] registry::Error),

@@ -8,6 +8,8 @@
 //!   absolute or relative to the caller's group.
 //! - [`watcher`] runs a handler (a command or a callback) when a service's set of instances
 //!   really changes, debounced, one at a time per service.
+//! - [`template`] renders files (proxy configs) from minijinja templates over the watched
+//!   services' tasks and app definitions, replacing them atomically when they change.
 //!
 //! See `guestutils/README.md` for the CLI and the handler contract.
 
@@ -16,6 +18,7 @@ mod error;
 mod guest;
 mod instance;
 mod service;
+pub mod template;
 pub mod watcher;
 
 pub use env::{DEFAULT_ENVIRONMENT, Env, port_var_name, resolve};

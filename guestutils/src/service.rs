@@ -39,6 +39,22 @@ impl Service {
         })
     }
 
+    /// Resolves a watch list: blanks are ignored and duplicates dropped, in the given order.
+    /// Fails on an invalid name or when nothing is left.
+    pub fn resolve_watch_list(env: &Env, names: &[String]) -> Result<Vec<Self>> {
+        let mut services: Vec<Service> = Vec::new();
+        for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+            let service = Service::resolve(env, name)?;
+            if !services.iter().any(|s| s.name == service.name) {
+                services.push(service);
+            }
+        }
+        if services.is_empty() {
+            return Err(Error::NothingToWatch);
+        }
+        Ok(services)
+    }
+
     /// The registry scope that covers the service: `{prefix}/v1/apps{id}/` holds the app's
     /// own keys when it is an app and every app below it when it is a group.
     pub fn scope(&self) -> Scope {

@@ -277,17 +277,6 @@ async fn herald_watcher_runs_the_handler_with_the_contract() {
     watcher.kill().await.unwrap();
 }
 
-/// A bare HTTP/1.1 GET (the test needs no HTTP client).
-async fn http_get(addr: &str, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    response
-}
-
 #[tokio::test]
 async fn herald_watcher_exits_on_a_failing_handler_when_asked() {
     let etcd = EtcdServer::start().await.unwrap();

@@ -5,4 +5,5 @@
 mod cli;
 mod common;
 mod guest;
+mod template;
 mod watcher;

@@ -48,18 +48,14 @@ impl CommandHandler {
     /// process group: SIGTERM, then SIGKILL [`KILL_GRACE`] later.
     pub async fn run(&self, update: &Update) -> Result<(), HandlerError> {
         let json = serde_json::to_vec(update)?;
-        let mut child = Command::new(&self.program)
-            .args(&self.args)
-            .envs(variables(update))
-            .stdin(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", self.program))?;
-        let stdin = child.stdin.take();
-        let running = Running::new(child)
-            .ok_or_else(|| format!("{} exited before its process id was known", self.program))?;
-        if let Some(mut stdin) = stdin {
+        let mut running = Running::spawn(
+            Command::new(&self.program)
+                .args(&self.args)
+                .envs(variables(update))
+                .stdin(Stdio::piped()),
+        )
+        .map_err(|e| format!("cannot start {}: {e}", self.program))?;
+        if let Some(mut stdin) = running.take_stdin() {
             // A handler that does not read its input closes the pipe early: not an error.
             if let Err(e) = stdin.write_all(&json).await
                 && e.kind() != std::io::ErrorKind::BrokenPipe
@@ -79,32 +75,41 @@ impl CommandHandler {
 /// How long an abandoned handler's process group has between SIGTERM and SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(2);
 
-/// A running handler command, leader of its own process group.
+/// A running command (a handler, a template's check or reload), leader of its own process
+/// group.
 ///
 /// Dropped before the leader exited, it sends SIGTERM to the group and leaves a task that
 /// sends SIGKILL [`KILL_GRACE`] later (or when the runtime shuts down, whichever comes
 /// first).
-struct Running {
+pub(crate) struct Running {
     /// `None` once the leader exited and was reaped.
     leader: Option<Child>,
     group: Pid,
 }
 
 impl Running {
-    /// `None` when the child has already been reaped (its id is unknown).
-    fn new(leader: Child) -> Option<Self> {
+    /// Starts `command` (as set up: arguments, environment, stdio) as the leader of a new
+    /// process group.
+    pub(crate) fn spawn(command: &mut Command) -> std::io::Result<Self> {
+        let leader = command.process_group(0).kill_on_drop(true).spawn()?;
         let group = leader
             .id()
             .and_then(|id| i32::try_from(id).ok())
-            .and_then(Pid::from_raw)?;
-        Some(Running {
+            .and_then(Pid::from_raw)
+            .ok_or_else(|| std::io::Error::other("exited before its process id was known"))?;
+        Ok(Running {
             leader: Some(leader),
             group,
         })
     }
 
+    /// The leader's stdin, when it was piped (once).
+    fn take_stdin(&mut self) -> Option<tokio::process::ChildStdin> {
+        self.leader.as_mut().and_then(|leader| leader.stdin.take())
+    }
+
     /// Waits for the leader to exit; the rest of its group, if any, is left alone.
-    async fn wait(mut self) -> std::io::Result<std::process::ExitStatus> {
+    pub(crate) async fn wait(mut self) -> std::io::Result<std::process::ExitStatus> {
         let Some(leader) = self.leader.as_mut() else {
             return Err(std::io::Error::other("the handler was already reaped"));
         };

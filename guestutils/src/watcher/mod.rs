@@ -14,9 +14,9 @@
 //! The registry watch resumes from the last delivered revision after disconnects, so a
 //! change made while etcd was unreachable fires once it is back.
 
-mod command;
+pub(crate) mod command;
 mod delta;
-mod quiescence;
+pub(crate) mod quiescence;
 mod status;
 
 use std::future::Future;
@@ -111,19 +111,9 @@ impl Watcher {
         names: &[String],
         config: WatcherConfig,
     ) -> Result<Self> {
-        let mut services: Vec<Service> = Vec::new();
-        for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
-            let service = Service::resolve(env, name)?;
-            if !services.iter().any(|s| s.name == service.name) {
-                services.push(service);
-            }
-        }
-        if services.is_empty() {
-            return Err(Error::NothingToWatch);
-        }
         Ok(Watcher {
             registry,
-            services,
+            services: Service::resolve_watch_list(env, names)?,
             config,
             status: WatchStatus::default(),
         })
@@ -182,7 +172,7 @@ struct ServiceWatch {
 /// A watcher needs no second-by-second proof of freshness (herald-dns does, for its
 /// staleness report): progress requests every 10 s keep 1,000 watchers on one etcd at 100
 /// requests/s, and a dead connection is still caught in seconds by the HTTP/2 keepalive.
-fn watch_options() -> WatchOptions {
+pub(crate) fn watch_options() -> WatchOptions {
     WatchOptions {
         progress_interval: std::time::Duration::from_secs(10),
         hung_after: std::time::Duration::from_secs(30),

@@ -174,3 +174,15 @@ pub async fn all_gone(pids: &[u32]) {
     })
     .await;
 }
+
+/// A bare HTTP/1.1 GET of the watcher's ops endpoint (the tests need no HTTP client): the
+/// whole response, status line included.
+pub async fn http_get(addr: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
