@@ -1,0 +1,1 @@
+//! Every integration test of this crate, linked into one test binary.
