@@ -28,6 +28,7 @@ need haproxy haproxy
 need openssl openssl         # test certificates
 need unshare util-linux      # the getent test's private mount namespace
 need getent libc-bin
+need pgrep procps            # test.sh's own check for processes left running
 need systemd-analyze systemd # the unit files are verified
 need python3 python3         # hadolint comes from PyPI
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || HERALD_MISSING_PACKAGES+=(python3-venv)

@@ -300,11 +300,8 @@ fn binary_says_it_is_a_simulator_and_serves() {
     assert_eq!(r.status, 201);
     let apps = rt.block_on(get_json(&format!("{url}/v2/apps?embed=apps.tasks")));
     assert_eq!(apps["apps"][0]["tasks"].as_array().unwrap().len(), 2);
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
         if let Some(status) = child.try_wait().unwrap() {

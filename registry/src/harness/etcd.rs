@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rustix::process::{Pid, Signal, kill_process};
+
 use crate::config::EtcdArgs;
 use crate::error::{Error, Result};
 use crate::store::Registry;
@@ -124,12 +126,17 @@ impl Member {
         self.child = None;
     }
 
-    fn signal(&self, signal: &str) {
+    /// Sends `signal` to the running member; a signal that cannot be sent fails the test
+    /// (a freeze that silently did nothing would leave it waiting forever).
+    fn signal(&self, signal: Signal) {
         if let Some(child) = &self.child {
-            let _ = Command::new("kill")
-                .arg(format!("-{signal}"))
-                .arg(child.id().to_string())
-                .status();
+            let pid = i32::try_from(child.id())
+                .ok()
+                .and_then(Pid::from_raw)
+                .expect("a child's pid is a positive i32");
+            if let Err(e) = kill_process(pid, signal) {
+                panic!("cannot send {signal:?} to etcd member {}: {e}", self.name);
+            }
         }
     }
 
@@ -198,12 +205,12 @@ impl EtcdServer {
 
     /// Freezes the process (SIGSTOP): it keeps its sockets but answers nothing.
     pub fn freeze(&self) {
-        self.member.signal("STOP");
+        self.member.signal(Signal::STOP);
     }
 
     /// Thaws a frozen process (SIGCONT).
     pub fn thaw(&self) {
-        self.member.signal("CONT");
+        self.member.signal(Signal::CONT);
     }
 
     async fn wait_ready(&mut self) -> Result<()> {
