@@ -294,7 +294,7 @@ pub(crate) fn health_check(port: u64) -> Raw {
     raw(&serde_json::json!({
         "delay_seconds": 15.0, "interval_seconds": 10.0, "timeout_seconds": 20.0,
         "consecutive_failures": 3, "grace_period_seconds": 300.0, "type": "HTTP",
-        "http": {"scheme": "http", "port": port, "path": "/"}
+        "http": {"protocol": "IPv4", "scheme": "http", "port": port, "path": "/"}
     }))
 }
 

@@ -1,1 +1,10 @@
-//! Every integration test of this crate, linked into one test binary.
+//! Every integration test of this crate, linked into one test binary: one link (and one copy
+//! of the dependencies on disk) instead of one per file. Each file below is its own module;
+//! `cargo test -p mesos-sim --test integration <module>::` runs one of them.
+
+mod api;
+mod common;
+mod control;
+mod events;
+mod seed;
+mod zk;
