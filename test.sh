@@ -30,6 +30,7 @@ need unshare util-linux      # the getent test's private mount namespace
 need getent libc-bin
 need pgrep procps            # test.sh's own check for processes left running
 need systemd-analyze systemd # the unit files are verified
+need_file /usr/share/java/zookeeper.jar zookeeper # mesos-sim's ZooKeeper tests (pulls in default-jre)
 need python3 python3         # hadolint comes from PyPI
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || HERALD_MISSING_PACKAGES+=(python3-venv)
 install_needed || { echo "cannot install Debian packages" >&2; exit 1; }
