@@ -143,9 +143,13 @@ async fn a_hung_server_is_detected_and_the_watch_recovers() {
     let mut watch = reg.watch(Scope::All, fast());
     assert!(matches!(next(&mut watch).await, WatchEvent::Resynced(_)));
     etcd.freeze();
-    let mut disconnected = false;
-    while !disconnected {
-        disconnected = matches!(next(&mut watch).await, WatchEvent::Disconnected { .. });
+    // Bounded: a server that never hangs (a freeze that did nothing) fails here, not never.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !matches!(next(&mut watch).await, WatchEvent::Disconnected { .. }) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the frozen server was never declared hung"
+        );
     }
     etcd.thaw();
     reg.apply(vec![put(7)]).await.unwrap();
