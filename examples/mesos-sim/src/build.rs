@@ -149,11 +149,9 @@ pub(crate) fn container(
                 #[serde(skip_serializing_if = "Vec::is_empty")]
                 port_mappings: Vec<PortMapping>,
                 privileged: bool,
-                parameters: Labels2,
+                parameters: Vec<crate::proto::Label>,
                 force_pull_image: bool,
             }
-            #[derive(Serialize)]
-            struct Labels2(Vec<crate::proto::Label>);
             #[derive(Serialize)]
             struct C<'a> {
                 #[serde(rename = "type")]
@@ -174,9 +172,13 @@ pub(crate) fn container(
                 docker: Docker {
                     image: "python:3-alpine",
                     network,
-                    port_mappings: port_mappings(ports),
+                    port_mappings: if *networking == Networking::Bridge {
+                        port_mappings(ports)
+                    } else {
+                        Vec::new()
+                    },
                     privileged: false,
-                    parameters: Labels2(parameters),
+                    parameters,
                     force_pull_image: false,
                 },
                 network_infos: net_name
@@ -230,7 +232,8 @@ pub(crate) struct ContainerFacts {
     pub ips: Vec<String>,
     pub mappings_in_status: bool,
     pub ports: Vec<BoundPort>,
-    pub executor_pid: u32,
+    /// The executor's pid; the Docker containerizer reports none.
+    pub executor_pid: Option<u32>,
 }
 
 /// `ContainerStatus` for `facts`.
@@ -245,7 +248,8 @@ pub(crate) fn container_status(facts: &ContainerFacts) -> Raw {
     struct S<'a> {
         container_id: ContainerId<'a>,
         network_infos: Vec<NetworkInfo<'a>>,
-        executor_pid: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        executor_pid: Option<u32>,
     }
     let named = facts.network.is_some();
     raw(&S {

@@ -113,7 +113,10 @@ async fn each_task_step_sends_its_events() {
     // Health flips keep the state.
     s.set_health(&id, false).unwrap();
     let ev = st.next_event().await;
-    assert_eq!(summary(std::slice::from_ref(&ev)), ["TASK_UPDATED:TASK_RUNNING"]);
+    assert_eq!(
+        summary(std::slice::from_ref(&ev)),
+        ["TASK_UPDATED:TASK_RUNNING"]
+    );
     assert_eq!(ev["task_updated"]["status"]["healthy"], false);
     // A repeated state without a health reason is recorded but not sent.
     s.update_task(&id, TaskUpdate::new(TaskState::Running))

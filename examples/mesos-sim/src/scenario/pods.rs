@@ -105,7 +105,7 @@ impl Shared {
                 ips: ips.clone(),
                 mappings_in_status: spec.networking == Networking::Bridge,
                 ports: bound,
-                executor_pid: 1000 + rand::random::<u32>() % 30000,
+                executor_pid: Some(1000 + rand::random::<u32>() % 30000),
             };
             let mut evs = self.launch_events(&task, &framework_id, &facts, to, None);
             events.push(evs.remove(0));

@@ -179,7 +179,8 @@ impl Shared {
             ips,
             mappings_in_status: mesos && spec.networking == Networking::Bridge,
             ports: ports.clone(),
-            executor_pid: 1000 + rand::random::<u32>() % 30000,
+            executor_pid: (spec.containerizer != Some(Containerizer::Docker))
+                .then(|| 1000 + rand::random::<u32>() % 30000),
         };
         let name = spec
             .name

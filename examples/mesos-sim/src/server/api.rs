@@ -13,7 +13,7 @@ use crate::render::calls::{PLAIN_CALLS, plain_call};
 use crate::streams::{WriterConfig, body};
 
 /// Call types of master.proto that the simulator knows but does not answer.
-const OTHER_CALLS: [&str; 33] = [
+const OTHER_CALLS: [&str; 31] = [
     "GET_FLAGS",
     "GET_METRICS",
     "GET_LOGGING_LEVEL",
@@ -44,8 +44,6 @@ const OTHER_CALLS: [&str; 33] = [
     "REMOVE_QUOTA",
     "TEARDOWN",
     "MARK_AGENT_GONE",
-    "GET_AGENT",
-    "GET_CONTAINERS",
     "UNKNOWN",
 ];
 
