@@ -97,10 +97,14 @@ impl Shared {
         self.streams.publish(&bytes, self.slow_consumer());
     }
 
-    /// A new stream: its first bytes (SUBSCRIBED with the snapshot, then one HEARTBEAT) and
-    /// its registration, made while the cluster is locked.
-    pub(crate) fn subscribe(&self) -> (Bytes, Opened) {
+    /// A new stream on master `master`: its first bytes (SUBSCRIBED with the snapshot, then
+    /// one HEARTBEAT) and its registration, made while the cluster is locked; `None` if the
+    /// master does not lead (any more: leadership changes under the same lock).
+    pub(crate) fn subscribe(&self, master: usize) -> Option<(Bytes, Opened)> {
         let cluster = self.lock();
+        if self.masters.role(master) != crate::masters::Role::Leader {
+            return None;
+        }
         let subscribed = Event::Subscribed {
             get_state: cluster.snapshot(),
             heartbeat_interval_seconds: self.cfg.heartbeat.as_secs_f64(),
@@ -109,6 +113,23 @@ impl Shared {
         first.extend_from_slice(&recordio::encode(Event::Heartbeat.to_json().as_bytes()));
         let opened = self.streams.open(self.cfg.max_subscribers);
         drop(cluster);
-        (Bytes::from(first), opened)
+        Some((Bytes::from(first), opened))
+    }
+
+    /// Changes the leadership and breaks every open stream, under the cluster lock (so no
+    /// stream can open on the old leader meanwhile). `recovered` also makes the new leader
+    /// start from its registry (see `fail_over`).
+    pub(crate) fn change_leader(&self, leader: Option<usize>, recovered: bool) {
+        let mut cluster = self.lock();
+        self.masters.set_leader(leader, self.clock.seconds());
+        self.streams.close_all(true);
+        if recovered {
+            for a in &mut cluster.agents {
+                a.status = crate::model::AgentStatus::Recovered;
+            }
+            for f in &mut cluster.frameworks {
+                f.known = false;
+            }
+        }
     }
 }

@@ -21,8 +21,7 @@ impl Shared {
         if self.masters.leadership().leader == leader {
             return Ok(());
         }
-        self.streams.close_all(true);
-        self.masters.set_leader(leader, self.clock.seconds());
+        self.change_leader(leader, false);
         let mut zk = self.zk.lock().await;
         if let Some(zk) = zk.as_mut() {
             zk.make_leader(leader, &self.masters.list).await?;
@@ -36,17 +35,7 @@ impl Shared {
         if leader >= self.masters.list.len() {
             return Err(SimError::NotFound(format!("no master {leader}")));
         }
-        self.streams.close_all(true);
-        {
-            let mut c = self.lock();
-            for a in &mut c.agents {
-                a.status = AgentStatus::Recovered;
-            }
-            for f in &mut c.frameworks {
-                f.known = false;
-            }
-        }
-        self.masters.set_leader(Some(leader), self.clock.seconds());
+        self.change_leader(Some(leader), true);
         let mut zk = self.zk.lock().await;
         if let Some(zk) = zk.as_mut() {
             zk.make_leader(Some(leader), &self.masters.list).await?;

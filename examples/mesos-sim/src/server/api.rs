@@ -160,7 +160,12 @@ pub(super) async fn call(
 /// `SUBSCRIBE`: 200, `Content-Type: application/json`, a chunked RecordIO body.
 fn subscribe(ctx: &Ctx) -> Response {
     let sim = &ctx.sim;
-    let (first, opened) = sim.subscribe();
+    let Some((first, opened)) = sim.subscribe(ctx.master) else {
+        // Leadership moved between the check and now: answer as a non-leader.
+        let uri = axum::http::Uri::from_static("/master/api/v1");
+        return not_leading(ctx, &uri)
+            .unwrap_or_else(|| text(StatusCode::SERVICE_UNAVAILABLE, "No leader elected"));
+    };
     let cfg = WriterConfig {
         heartbeat: sim.cfg.heartbeat,
         chunk_size: sim.cfg.chunk_size,
