@@ -16,13 +16,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::schema::{AppRecord, SCHEMA_VERSION, TaskRecord};
+use crate::schema::{AppRecord, MARATHON_SCHEMA_VERSION, SCHEMA_VERSION, TaskRecord};
 use crate::stamp::Stamp;
 
 /// Precedence of live app records.
 const APP_PRECEDENCE: u8 = 1;
 /// Precedence of tombstones: at an equal timestamp, a removal wins.
-const GONE_PRECEDENCE: u8 = 3;
+pub(crate) const GONE_PRECEDENCE: u8 = 3;
 
 /// A decoded value.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,7 +75,7 @@ struct GoneIn {
     at: Stamp,
 }
 
-fn guard(at: &Stamp, precedence: u8) -> String {
+pub(crate) fn guard(at: &Stamp, precedence: u8) -> String {
     format!("{at}|{precedence}")
 }
 
@@ -88,7 +88,7 @@ fn encode(out: Out<'_>) -> Vec<u8> {
 pub(crate) fn encode_task(task: &TaskRecord) -> Vec<u8> {
     encode(Out {
         guard: guard(&task.updated_at, task.state.precedence()),
-        schema: SCHEMA_VERSION,
+        schema: MARATHON_SCHEMA_VERSION,
         task: Some(task),
         app: None,
         gone: None,
@@ -99,7 +99,7 @@ pub(crate) fn encode_task(task: &TaskRecord) -> Vec<u8> {
 pub(crate) fn encode_app(app: &AppRecord) -> Vec<u8> {
     encode(Out {
         guard: guard(&app.updated_at, APP_PRECEDENCE),
-        schema: SCHEMA_VERSION,
+        schema: MARATHON_SCHEMA_VERSION,
         task: None,
         app: Some(app),
         gone: None,
@@ -110,7 +110,7 @@ pub(crate) fn encode_app(app: &AppRecord) -> Vec<u8> {
 pub(crate) fn encode_gone(reason: &str, at: &Stamp) -> Vec<u8> {
     encode(Out {
         guard: guard(at, GONE_PRECEDENCE),
-        schema: SCHEMA_VERSION,
+        schema: MARATHON_SCHEMA_VERSION,
         task: None,
         app: None,
         gone: Some(GoneBody { reason, at }),
@@ -139,7 +139,8 @@ pub(crate) fn decode(key: &str, value: &[u8]) -> Result<Entry> {
         }),
         _ => Err(Error::Decode {
             key: key.to_string(),
-            reason: "expected exactly one of task, app, gone".to_string(),
+            reason: "expected exactly one of task, app, gone (a Mesos record is read with the Mesos API)"
+                .to_string(),
         }),
     }
 }

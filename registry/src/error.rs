@@ -21,6 +21,16 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A Mesos id (master, agent, framework, task) that cannot be one key segment.
+    #[error("invalid Mesos {what} {id:?}: {reason}")]
+    InvalidMesosId {
+        /// Which kind of id.
+        what: &'static str,
+        /// The rejected input.
+        id: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A timestamp that is not RFC 3339.
     #[error("invalid timestamp {0:?}: expected RFC 3339 such as 2017-07-19T17:35:15.660Z")]
     InvalidStamp(String),
@@ -83,6 +93,7 @@ impl Error {
             Error::Etcd(_) | Error::Timeout(_) => true,
             Error::InvalidAppId { .. }
             | Error::InvalidTaskId { .. }
+            | Error::InvalidMesosId { .. }
             | Error::InvalidStamp(_)
             | Error::InvalidPrefix(_)
             | Error::Decode { .. }

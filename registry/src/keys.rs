@@ -22,6 +22,9 @@ pub struct KeyLayout {
     apps_root: String,
     /// `{prefix}/election/subscriber`.
     election: String,
+    /// `{prefix}/v1/mesos`, without a trailing `/` (the Mesos source's records, see
+    /// [`crate::MesosKey`]).
+    mesos_root: String,
 }
 
 /// What a key names.
@@ -70,6 +73,7 @@ impl KeyLayout {
         Ok(KeyLayout {
             apps_root: format!("{prefix}/v1/apps"),
             election: format!("{prefix}/election/subscriber"),
+            mesos_root: format!("{prefix}/v1/mesos"),
         })
     }
 
@@ -86,6 +90,11 @@ impl KeyLayout {
     /// see election keys).
     pub fn election_name(&self) -> &str {
         &self.election
+    }
+
+    /// `{prefix}/v1/mesos`, the root of the Mesos source's records.
+    pub(crate) fn mesos_root(&self) -> &str {
+        &self.mesos_root
     }
 
     /// The key of an app record.
@@ -134,6 +143,7 @@ impl Default for KeyLayout {
         KeyLayout {
             apps_root: format!("{DEFAULT_PREFIX}/v1/apps"),
             election: format!("{DEFAULT_PREFIX}/election/subscriber"),
+            mesos_root: format!("{DEFAULT_PREFIX}/v1/mesos"),
         }
     }
 }

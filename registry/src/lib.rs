@@ -2,7 +2,9 @@
 //! guestutils.
 //!
 //! It owns four things and nothing else knows them:
-//! - the **record schema** ([`TaskRecord`], [`AppRecord`]), versioned by [`SCHEMA_VERSION`];
+//! - the **record schema** ([`TaskRecord`], [`AppRecord`]; for the Mesos source
+//!   [`MesosTaskRecord`], [`AgentRecord`], [`FrameworkRecord`], [`MasterRecord`],
+//!   [`LeaderRecord`]), versioned by [`SCHEMA_VERSION`];
 //! - the **etcd key layout** ([`KeyLayout`]), under a configurable prefix;
 //! - the **address rule** ([`addresses`]): which IPs a record may hold and a reader may serve;
 //! - **typed operations** over etcd: guarded batched writes ([`Registry::apply`]), prefix
@@ -18,6 +20,7 @@ mod endpoints;
 mod error;
 mod ids;
 mod keys;
+mod mesos;
 mod schema;
 mod stamp;
 mod store;
@@ -32,9 +35,14 @@ pub use endpoints::{Endpoints, PinnedClient, is_transport_failure};
 pub use error::{Error, Result};
 pub use ids::{AppId, validate_task_id};
 pub use keys::{KeyKind, KeyLayout, Scope};
+pub use mesos::{
+    AgentRecord, FrameworkRecord, LeaderRecord, MESOS_SCHEMA_VERSION, MasterRecord, MesosChange,
+    MesosEntry, MesosKey, MesosPort, MesosScope, MesosSnapshot, MesosTaskRecord, MesosTombstone,
+    MesosWatchEvent, MesosWrite, MesosWriteOp, mesos_state_is_terminal, validate_mesos_id,
+};
 pub use schema::{
-    AppRecord, Health, NetworkMode, PortDefinition, Protocol, SCHEMA_VERSION, TaskPort, TaskRecord,
-    TaskState,
+    AppRecord, Health, MARATHON_SCHEMA_VERSION, NetworkMode, PortDefinition, Protocol,
+    SCHEMA_VERSION, TaskPort, TaskRecord, TaskState,
 };
 pub use stamp::Stamp;
 pub use store::{

@@ -12,11 +12,16 @@ use serde::{Deserialize, Serialize};
 use crate::ids::AppId;
 use crate::stamp::Stamp;
 
-/// The record schema version this build writes and the highest it reads.
+/// The highest record schema version this build reads (and the one it writes for the
+/// Mesos records; see [`MARATHON_SCHEMA_VERSION`] for the Marathon ones).
 ///
 /// Additive, optional fields keep the version; anything else bumps it (and, if old readers
 /// could misread the new records, the `v1` segment of the key layout as well).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The schema version of the Marathon records (tasks, apps, their tombstones): unchanged
+/// since version 1, so readers that know only version 1 keep reading them.
+pub const MARATHON_SCHEMA_VERSION: u32 = 1;
 
 /// A transport protocol of a port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

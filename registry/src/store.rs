@@ -171,11 +171,13 @@ pub struct Registry {
     tombstone_lease: Arc<Mutex<Option<(i64, Instant)>>>,
 }
 
-struct Prepared {
-    key: String,
-    value: Vec<u8>,
-    tombstone: bool,
-    guard: Guard,
+/// A write encoded for etcd: its key, its value, whether it is a tombstone (stored with
+/// the tombstone lease), and its guard.
+pub(crate) struct Prepared {
+    pub(crate) key: String,
+    pub(crate) value: Vec<u8>,
+    pub(crate) tombstone: bool,
+    pub(crate) guard: Guard,
 }
 
 impl Registry {
@@ -243,6 +245,12 @@ impl Registry {
         for op in ops {
             prepared.push(self.prepare(op)?);
         }
+        self.apply_prepared(prepared).await
+    }
+
+    /// Applies encoded, guarded writes (the Marathon ones above, the Mesos ones in
+    /// `crate::mesos`): batching, the tombstone lease and outcomes are shared.
+    pub(crate) async fn apply_prepared(&self, prepared: Vec<Prepared>) -> Result<Vec<Outcome>> {
         let lease = if prepared.iter().any(|p| p.tombstone) {
             Some(self.tombstone_lease().await?)
         } else {

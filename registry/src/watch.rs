@@ -4,6 +4,7 @@
 //! etcd-client's watch stream dies with its connection and hangs with a frozen server;
 //! this module is the loop around it that every consumer would otherwise write.
 
+use std::future::Future;
 use std::time::Duration;
 
 use etcd_client::{EventType, WatchOptions as EtcdWatchOptions, WatchResponse};
@@ -11,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, timeout};
 
 use crate::codec::{self, Entry};
+use crate::error::Result;
 use crate::ids::AppId;
 use crate::keys::{KeyKind, Scope};
 use crate::schema::{AppRecord, TaskRecord};
@@ -90,21 +92,22 @@ impl Default for WatchOptions {
     }
 }
 
-/// A running watch. Dropping it stops the background task.
-pub struct Watch {
-    events: mpsc::Receiver<WatchEvent>,
+/// A running watch: of the Marathon records ([`WatchEvent`]s, the default) or of the Mesos
+/// records (`crate::MesosWatchEvent`s). Dropping it stops the background task.
+pub struct Watch<E = WatchEvent> {
+    events: mpsc::Receiver<E>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl Watch {
+impl<E> Watch<E> {
     /// The next event; `None` only if the background task ended (it does not, unless the
     /// runtime shuts down).
-    pub async fn next(&mut self) -> Option<WatchEvent> {
+    pub async fn next(&mut self) -> Option<E> {
         self.events.recv().await
     }
 }
 
-impl Drop for Watch {
+impl<E> Drop for Watch<E> {
     fn drop(&mut self) {
         self.task.abort();
     }
@@ -113,10 +116,94 @@ impl Drop for Watch {
 impl Registry {
     /// Watches a scope. See [`WatchEvent`] for what arrives.
     pub fn watch(&self, scope: Scope, options: WatchOptions) -> Watch {
+        self.watch_source(MarathonSource(scope), options)
+    }
+
+    /// Watches what a [`Source`] names.
+    pub(crate) fn watch_source<S: Source>(&self, source: S, options: WatchOptions) -> Watch<S::Event> {
         let (tx, events) = mpsc::channel(1024);
         let registry = self.clone();
-        let task = tokio::spawn(async move { run(registry, scope, options, tx).await });
+        let task = tokio::spawn(async move { run(registry, source, options, tx).await });
         Watch { events, task }
+    }
+}
+
+/// What a watch delivers, before it becomes a source's own event type.
+pub(crate) enum Raw<S, C> {
+    /// A full listing.
+    Resynced(S),
+    /// Changes up to `revision`.
+    Changes { revision: i64, changes: Vec<C> },
+    /// Confirmed current up to `revision`.
+    Live { revision: i64 },
+    /// The connection was lost.
+    Disconnected { error: String },
+}
+
+/// A part of the registry a watch follows: its prefix, its listing, and how a watched key
+/// becomes a typed change.
+pub(crate) trait Source: Send + Sync + 'static {
+    /// The listing sent as `Resynced`.
+    type Snapshot: Send + 'static;
+    /// One typed change.
+    type Change: Send + 'static;
+    /// The event the consumer receives.
+    type Event: Send + 'static;
+    /// The key prefix watched.
+    fn prefix(&self, registry: &Registry) -> String;
+    /// Lists the scope: the snapshot and its revision.
+    fn list(&self, registry: &Registry) -> impl Future<Output = Result<(Self::Snapshot, i64)>> + Send;
+    /// A watched put (`Some(value)`) or delete (`None`) of `key`; `None` to skip the key.
+    fn change(&self, registry: &Registry, key: &str, value: Option<&[u8]>) -> Option<Self::Change>;
+    /// The consumer's event.
+    fn event(raw: Raw<Self::Snapshot, Self::Change>) -> Self::Event;
+}
+
+/// The Marathon records of a [`Scope`].
+struct MarathonSource(Scope);
+
+impl Source for MarathonSource {
+    type Snapshot = Snapshot;
+    type Change = Change;
+    type Event = WatchEvent;
+
+    fn prefix(&self, registry: &Registry) -> String {
+        registry.layout().scope_prefix(&self.0)
+    }
+
+    async fn list(&self, registry: &Registry) -> Result<(Snapshot, i64)> {
+        let snapshot = registry.list(&self.0).await?;
+        let revision = snapshot.revision;
+        Ok((snapshot, revision))
+    }
+
+    fn change(&self, registry: &Registry, key: &str, value: Option<&[u8]>) -> Option<Change> {
+        let kind = registry.decode_key(key)?;
+        Some(match (value, kind) {
+            (None, KeyKind::Task(app_id, task_id)) => Change::TaskRemoved { app_id, task_id },
+            (None, KeyKind::App(app_id)) => Change::AppRemoved { app_id },
+            (Some(value), kind) => match (codec::decode(key, value), kind) {
+                (Ok(Entry::Task(task)), _) => Change::Task(task),
+                (Ok(Entry::App(app)), _) => Change::App(app),
+                (Ok(Entry::Gone { .. }), KeyKind::Task(app_id, task_id)) => {
+                    Change::TaskRemoved { app_id, task_id }
+                }
+                (Ok(Entry::Gone { .. }), KeyKind::App(app_id)) => Change::AppRemoved { app_id },
+                (Err(e), _) => {
+                    tracing::warn!(%key, error = %e, "skipping a watched record that does not decode");
+                    return None;
+                }
+            },
+        })
+    }
+
+    fn event(raw: Raw<Snapshot, Change>) -> WatchEvent {
+        match raw {
+            Raw::Resynced(s) => WatchEvent::Resynced(s),
+            Raw::Changes { revision, changes } => WatchEvent::Changes { revision, changes },
+            Raw::Live { revision } => WatchEvent::Live { revision },
+            Raw::Disconnected { error } => WatchEvent::Disconnected { error },
+        }
     }
 }
 
@@ -130,28 +217,27 @@ enum End {
     Error(String),
 }
 
-async fn run(
+async fn run<S: Source>(
     registry: Registry,
-    scope: Scope,
+    source: S,
     options: WatchOptions,
-    tx: mpsc::Sender<WatchEvent>,
+    tx: mpsc::Sender<S::Event>,
 ) {
     let mut next_revision = options.after_revision.map(|r| r + 1);
     let mut backoff = options.min_backoff;
     loop {
         let start = match next_revision {
             Some(rev) => rev,
-            None => match registry.list(&scope).await {
-                Ok(snapshot) => {
-                    let rev = snapshot.revision;
-                    if tx.send(WatchEvent::Resynced(snapshot)).await.is_err() {
+            None => match source.list(&registry).await {
+                Ok((snapshot, rev)) => {
+                    if tx.send(S::event(Raw::Resynced(snapshot))).await.is_err() {
                         return;
                     }
                     backoff = options.min_backoff;
                     rev + 1
                 }
                 Err(e) => {
-                    if !disconnected(&tx, e.to_string()).await {
+                    if !disconnected::<S>(&tx, e.to_string()).await {
                         return;
                     }
                     sleep(jitter(backoff)).await;
@@ -165,7 +251,7 @@ async fn run(
         let end = session(
             &registry,
             pinned.client.clone(),
-            &scope,
+            &source,
             &options,
             start,
             &mut delivered,
@@ -185,7 +271,7 @@ async fn run(
                 // Whatever failed (the member, the connection, a hang), try another member.
                 registry.endpoints().failed(&pinned).await;
                 next_revision = Some(delivered + 1);
-                if !disconnected(&tx, error).await {
+                if !disconnected::<S>(&tx, error).await {
                     return;
                 }
             }
@@ -198,8 +284,8 @@ async fn run(
     }
 }
 
-async fn disconnected(tx: &mpsc::Sender<WatchEvent>, error: String) -> bool {
-    tx.send(WatchEvent::Disconnected { error }).await.is_ok()
+async fn disconnected<S: Source>(tx: &mpsc::Sender<S::Event>, error: String) -> bool {
+    tx.send(S::event(Raw::Disconnected { error })).await.is_ok()
 }
 
 fn jitter(d: Duration) -> Duration {
@@ -208,16 +294,16 @@ fn jitter(d: Duration) -> Duration {
 
 /// One watch stream from `start`, until it fails. `delivered` tracks the last revision
 /// handed to the consumer, so the caller can resume right after it.
-async fn session(
+async fn session<S: Source>(
     registry: &Registry,
     mut client: etcd_client::Client,
-    scope: &Scope,
+    source: &S,
     options: &WatchOptions,
     start: i64,
     delivered: &mut i64,
-    tx: &mpsc::Sender<WatchEvent>,
+    tx: &mpsc::Sender<S::Event>,
 ) -> End {
-    let prefix = registry.layout().scope_prefix(scope);
+    let prefix = source.prefix(registry);
     let etcd_options = EtcdWatchOptions::new()
         .with_prefix()
         .with_start_revision(start)
@@ -247,7 +333,7 @@ async fn session(
                     }
                     return End::Error(format!("watch canceled by etcd: {}", response.cancel_reason()));
                 }
-                if let Some(event) = translate(registry, &response, delivered)
+                if let Some(event) = translate(registry, source, &response, delivered)
                     && tx.send(event).await.is_err()
                 {
                     return End::Closed;
@@ -265,12 +351,13 @@ async fn session(
     }
 }
 
-/// Turns one etcd watch response into a [`WatchEvent`], advancing `delivered`.
-fn translate(
+/// Turns one etcd watch response into a source's event, advancing `delivered`.
+fn translate<S: Source>(
     registry: &Registry,
+    source: &S,
     response: &WatchResponse,
     delivered: &mut i64,
-) -> Option<WatchEvent> {
+) -> Option<S::Event> {
     let header_revision = response.header().map(|h| h.revision()).unwrap_or(0);
     if response.events().is_empty() {
         if response.created() {
@@ -279,9 +366,9 @@ fn translate(
         }
         // A progress notification: etcd sends it only when the watch has caught up.
         *delivered = (*delivered).max(header_revision);
-        return Some(WatchEvent::Live {
+        return Some(S::event(Raw::Live {
             revision: *delivered,
-        });
+        }));
     }
     let mut changes = Vec::with_capacity(response.events().len());
     for event in response.events() {
@@ -289,31 +376,16 @@ fn translate(
         // Use the event's own revision: a catching-up watch sees headers ahead of its events.
         *delivered = (*delivered).max(kv.mod_revision());
         let key = String::from_utf8_lossy(kv.key());
-        let Some(kind) = registry.decode_key(&key) else {
-            continue;
+        let value = match event.event_type() {
+            EventType::Delete => None,
+            EventType::Put => Some(kv.value()),
         };
-        let change = match (event.event_type(), kind) {
-            (EventType::Delete, KeyKind::Task(app_id, task_id)) => {
-                Change::TaskRemoved { app_id, task_id }
-            }
-            (EventType::Delete, KeyKind::App(app_id)) => Change::AppRemoved { app_id },
-            (EventType::Put, kind) => match (codec::decode(&key, kv.value()), kind) {
-                (Ok(Entry::Task(task)), _) => Change::Task(task),
-                (Ok(Entry::App(app)), _) => Change::App(app),
-                (Ok(Entry::Gone { .. }), KeyKind::Task(app_id, task_id)) => {
-                    Change::TaskRemoved { app_id, task_id }
-                }
-                (Ok(Entry::Gone { .. }), KeyKind::App(app_id)) => Change::AppRemoved { app_id },
-                (Err(e), _) => {
-                    tracing::warn!(%key, error = %e, "skipping a watched record that does not decode");
-                    continue;
-                }
-            },
-        };
-        changes.push(change);
+        if let Some(change) = source.change(registry, &key, value) {
+            changes.push(change);
+        }
     }
-    Some(WatchEvent::Changes {
+    Some(S::event(Raw::Changes {
         revision: *delivered,
         changes,
-    })
+    }))
 }
