@@ -641,3 +641,119 @@ async fn herald_watcher_drives_a_real_haproxy_without_losing_a_request() {
     eprintln!("lb: {sent} requests through HAProxy, none failed, {reloaded} reloads");
     drop(haproxy);
 }
+
+#[tokio::test]
+async fn the_nginx_template_renders_upstreams_and_virtual_hosts() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    let ext = ("HAPROXY_GROUP", "external");
+    let web_labels = [
+        ext,
+        ("HAPROXY_0_VHOST", "web.example.test,WWW.example.test"),
+    ];
+    put_app(&registry, shop_app("/shop/web", 10001, &web_labels)).await;
+    let db_labels = [
+        ext,
+        ("HAPROXY_0_MODE", "tcp"),
+        ("HAPROXY_0_BALANCE", "leastconn"),
+    ];
+    put_app(&registry, shop_app("/shop/db", 10002, &db_labels)).await;
+    put_app(
+        &registry,
+        shop_app("/shop/idle", 10003, &[ext, ("HAPROXY_0_MODE", "http")]),
+    )
+    .await;
+    put_app(
+        &registry,
+        shop_app("/internal/cache", 10004, &[("HAPROXY_GROUP", "internal")]),
+    )
+    .await;
+    let task = |app: &str, id: &str, port: u16, health: Health| {
+        records::task(app, id, "127.0.0.1")
+            .ports(vec![common::port("http", None, Some(port))])
+            .health(health)
+            .build()
+    };
+    put_task(
+        &registry,
+        task("/shop/web", "web-1", 31001, Health::Healthy),
+    )
+    .await;
+    put_task(
+        &registry,
+        task("/shop/web", "web-2", 31002, Health::Unhealthy),
+    )
+    .await;
+    put_task(&registry, task("/shop/db", "db-1", 31003, Health::Unknown)).await;
+    put_task(
+        &registry,
+        task("/internal/cache", "cache-1", 31004, Health::Healthy),
+    )
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("nginx.conf");
+    let spec = format!(
+        "{}:{}",
+        repo().join("examples/nginx/nginx.conf.j2").display(),
+        config.display()
+    );
+    let nginx = Command::new("nginx")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let mut command = Command::new(bin("herald-watcher"));
+    command
+        .args(["--watch", "/", "--template", &spec, "--once"])
+        .env("HERALD_ETCD_ENDPOINTS", etcd.endpoint())
+        .env("HAPROXY_BIND_ADDR", "127.0.0.1")
+        .env("HAPROXY_HTTP_PORT", free_port().to_string())
+        .env("NGINX_PID", dir.path().join("nginx.pid"));
+    if nginx {
+        command.args(["--check", "nginx -t -q -c {}"]);
+    } else {
+        skip(
+            "examples::lb::the_nginx_template_renders_upstreams_and_virtual_hosts (nginx -t)",
+            "nginx is not installed (Debian package nginx-light); the output is checked without it",
+        );
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    for expected in [
+        "upstream shop_web_10001 {\n        server 127.0.0.1:31001;\n    }",
+        "listen 127.0.0.1:10001;",
+        "server_name web.example.test www.example.test;",
+        "proxy_pass http://shop_web_10001;",
+        // An app without members keeps a valid, refusing upstream.
+        "upstream shop_idle_10003 {\n        # No member",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing in:\n{text}");
+    }
+    for absent in ["31002", "internal_cache", "stream {", "shop_db"] {
+        assert!(!text.contains(absent), "{absent:?} in:\n{text}");
+    }
+
+    // With NGINX_STREAM=on, TCP ports get a stream block (nginx needs its stream module).
+    let out = Command::new(bin("herald-watcher"))
+        .args(["--watch", "/", "--template", &spec, "--once", "--dry-run"])
+        .env("HERALD_ETCD_ENDPOINTS", etcd.endpoint())
+        .env("NGINX_STREAM", "on")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("stream {\n\n    upstream shop_db_10002 {\n        least_conn;\n        server 127.0.0.1:31003;\n    }"),
+        "{text}"
+    );
+    assert!(text.contains("proxy_pass shop_db_10002;"), "{text}");
+}
