@@ -63,10 +63,10 @@ check() { # name, command...: one pass/fail check
   if "$@"; then pass; else fail "$name"; fi
 }
 
-# Processes the tests start run from this clone's target/ (our binaries) or are etcd
-# members with their data in a temporary directory; none may outlive the test run.
+# Processes the tests start run from this clone's target/ (our binaries), are etcd members
+# with their data in a temporary directory, or ZooKeeper servers; none may outlive the run.
 test_processes() {
-  pgrep -af "$root/target/(debug|release)/|etcd .*--data-dir (/dev/shm|/tmp)/" 2>/dev/null \
+  pgrep -af "$root/target/(debug|release)/|etcd .*--data-dir (/dev/shm|/tmp)/|java .*QuorumPeerMain" 2>/dev/null \
     | grep -v -e pgrep -e "$root/target/debug/deps/" || true
 }
 before_tests="$(test_processes | awk '{print $1}')"
