@@ -120,7 +120,11 @@ impl Registry {
     }
 
     /// Watches what a [`Source`] names.
-    pub(crate) fn watch_source<S: Source>(&self, source: S, options: WatchOptions) -> Watch<S::Event> {
+    pub(crate) fn watch_source<S: Source>(
+        &self,
+        source: S,
+        options: WatchOptions,
+    ) -> Watch<S::Event> {
         let (tx, events) = mpsc::channel(1024);
         let registry = self.clone();
         let task = tokio::spawn(async move { run(registry, source, options, tx).await });
@@ -152,7 +156,10 @@ pub(crate) trait Source: Send + Sync + 'static {
     /// The key prefix watched.
     fn prefix(&self, registry: &Registry) -> String;
     /// Lists the scope: the snapshot and its revision.
-    fn list(&self, registry: &Registry) -> impl Future<Output = Result<(Self::Snapshot, i64)>> + Send;
+    fn list(
+        &self,
+        registry: &Registry,
+    ) -> impl Future<Output = Result<(Self::Snapshot, i64)>> + Send;
     /// A watched put (`Some(value)`) or delete (`None`) of `key`; `None` to skip the key.
     fn change(&self, registry: &Registry, key: &str, value: Option<&[u8]>) -> Option<Self::Change>;
     /// The consumer's event.

@@ -3,6 +3,7 @@
 //! its own module; `cargo test --test integration <module>::` runs one of them.
 
 mod common;
+mod mesos;
 mod tombstones;
 mod watch;
 mod writes;

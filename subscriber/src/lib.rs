@@ -34,6 +34,7 @@ pub mod events;
 pub mod ingest;
 pub mod leader;
 pub mod marathon;
+pub mod mesos;
 pub mod queue;
 pub mod reconcile;
 pub mod records;

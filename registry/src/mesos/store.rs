@@ -275,7 +275,9 @@ impl Registry {
                     Ok(MesosEntry::Leader(r)) => snapshot.leader = Some(versioned(r, mod_revision)),
                     Ok(MesosEntry::Master(r)) => snapshot.masters.push(versioned(r, mod_revision)),
                     Ok(MesosEntry::Agent(r)) => snapshot.agents.push(versioned(r, mod_revision)),
-                    Ok(MesosEntry::Framework(r)) => snapshot.frameworks.push(versioned(r, mod_revision)),
+                    Ok(MesosEntry::Framework(r)) => {
+                        snapshot.frameworks.push(versioned(r, mod_revision))
+                    }
                     Ok(MesosEntry::Task(r)) => snapshot.tasks.push(versioned(r, mod_revision)),
                     Ok(MesosEntry::Gone { reason, at }) => {
                         if with_tombstones {
