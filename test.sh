@@ -124,7 +124,7 @@ fi
 # under libFuzzer for a bounded time. That needs a nightly toolchain (none can be fetched
 # on a machine that lacks it) and cargo-fuzz (installed from crates.io when missing).
 fuzz_seconds="${HERALD_FUZZ_SECONDS:-20}"
-fuzz_targets=(event_decode sse_parser dns_query)
+fuzz_targets=(event_decode sse_parser recordio dns_query)
 if [ "$fuzz_seconds" = 0 ]; then
   for t in "${fuzz_targets[@]}"; do skip "cargo fuzz run $t" "HERALD_FUZZ_SECONDS=0"; done
 elif ! cargo +nightly --version >/dev/null 2>&1; then

@@ -443,6 +443,60 @@ mod tests {
         assert!(checked > 0, "no recorded stream in testdata/mesos/dcos-net");
     }
 
+    /// What the `recordio` fuzz target checks, for one input (first byte: the split point).
+    fn fuzz_check(data: &[u8]) {
+        let Some((&split, stream)) = data.split_first() else {
+            return;
+        };
+        let limit = 1 << 16;
+        let whole = all(stream, limit);
+        let at = usize::from(split) * stream.len() / 255;
+        assert_eq!(pieces(stream, &[at], limit), whole);
+        for record in &whole.0 {
+            assert!(record.len() <= limit);
+            let _ = super::super::events::decode(record);
+        }
+    }
+
+    /// The fuzz corpus (`fuzz/corpus/recordio`) and deterministic mutations of it (bit
+    /// flips, truncations, digits turned into other bytes), replayed on stable.
+    #[test]
+    fn fuzz_corpus_and_mutations() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus/recordio");
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut seeds = 0;
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for entry in entries.flatten() {
+            let Ok(seed) = std::fs::read(entry.path()) else {
+                continue;
+            };
+            seeds += 1;
+            fuzz_check(&seed);
+            for _ in 0..200 {
+                let mut m = seed.clone();
+                if m.is_empty() {
+                    break;
+                }
+                let i = (next() as usize) % m.len();
+                match next() % 3 {
+                    0 => m[i] ^= 1 << (next() % 8),
+                    1 => m.truncate(i),
+                    _ => m[i] = [b'\n', b'9', b'0', b' ', b'{'][(next() % 5) as usize],
+                }
+                fuzz_check(&m);
+            }
+        }
+        assert!(seeds >= 2, "the corpus in {dir}");
+    }
+
     mod props {
         use super::super::*;
         use super::pieces;
