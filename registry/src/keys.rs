@@ -4,6 +4,7 @@
 //! {prefix}/v1/apps{app_id}/@app               the app record of {app_id}
 //! {prefix}/v1/apps{app_id}/@tasks/{task_id}   one task of {app_id}
 //! {prefix}/election/subscriber/...           the subscribers' leader election (etcd's own keys)
+//! {prefix}/v1/mesos/...                       the Mesos source's records (`crate::mesos::keys`)
 //! ```
 //! `@` can never start an app-id segment, so `{prefix}/v1/apps/prod/web/@` covers exactly
 //! the app `/prod/web` and its tasks, and `{prefix}/v1/apps/prod/` covers every app below
