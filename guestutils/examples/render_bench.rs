@@ -6,10 +6,11 @@
 //! ```
 //!
 //! Builds a [`Catalog`] of `--apps` apps (each with labels, one port with a service port and
-//! a vhost on every other app) and `--tasks` running tasks each, then times `--runs` renders
-//! of the whole context (building the data and rendering, as herald-watcher does per pass) and
-//! prints the median, the spread and the output size. `--print` prints one render instead.
-//! No etcd, no files written: this measures the renderer alone.
+//! a vhost on every other app) and `--tasks` running tasks each, then times `--runs` render
+//! passes as herald-watcher does them (the context, then the template): the first pass
+//! (every app converted into template values) and a pass after one task's health changed
+//! (that app converted again). Prints medians and spreads; `--print` prints one render
+//! instead. No etcd, no files written: this measures the renderer alone.
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,7 @@ use clap::Parser;
 use herald_guestutils::template::{Catalog, Template};
 use herald_guestutils::{Env, Membership, Service};
 use registry::harness::records;
-use registry::{Snapshot, Versioned, WatchEvent};
+use registry::{Change, Health, Snapshot, Versioned, WatchEvent};
 
 /// Times template renders over a synthetic registry.
 #[derive(Parser)]
@@ -49,33 +50,66 @@ fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot read {}", args.template.display()))?;
     let name = args.template.display().to_string();
     let template = Template::compile(&name, source, &env)?;
-    let render =
-        || -> anyhow::Result<String> { Ok(template.render(&catalog.data(Membership::Serving))?) };
+    let render = |catalog: &mut Catalog| -> anyhow::Result<String> {
+        Ok(template.render(&catalog.context(Membership::Serving))?)
+    };
     if args.print {
-        print!("{}", render()?);
+        print!("{}", render(&mut catalog)?);
         return Ok(());
     }
-    let bytes = render()?.len(); // warm-up
-    let mut times: Vec<Duration> = Vec::with_capacity(args.runs);
-    for _ in 0..args.runs.max(1) {
+    let runs = args.runs.max(1);
+    // Cold: every app converted into template values, then rendered (the first pass).
+    let mut cold = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let mut fresh = catalog.clone();
         let start = Instant::now();
-        std::hint::black_box(render()?);
-        times.push(start.elapsed());
+        std::hint::black_box(render(&mut fresh)?);
+        cold.push(start.elapsed());
     }
-    times.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let median = times[times.len() / 2];
+    // After one change: one task's health flips, its app is converted again, all rendered.
+    let bytes = render(&mut catalog)?.len();
+    let mut changed = Vec::with_capacity(runs);
+    for run in 0..runs {
+        let health = if run % 2 == 0 {
+            Health::Unhealthy
+        } else {
+            Health::Healthy
+        };
+        let task = records::task("/bench/app-0", "app-0.task-0", "10.0.0.1")
+            .ports(vec![records::port("http", None, Some(31_000))])
+            .health(health)
+            .build();
+        let start = Instant::now();
+        catalog.apply(
+            0,
+            WatchEvent::Changes {
+                revision: 2 + run as i64,
+                changes: vec![Change::Task(task)],
+            },
+        );
+        std::hint::black_box(render(&mut catalog)?);
+        changed.push(start.elapsed());
+    }
     println!(
-        "{} apps x {} tasks: render median {:.2} ms (min {:.2}, max {:.2}, n={}), output {} bytes",
+        "{} apps x {} tasks, output {bytes} bytes, n={runs}: first pass {}; after one change {}",
         args.apps,
         args.tasks,
-        ms(median),
-        ms(times[0]),
-        ms(times[times.len() - 1]),
-        times.len(),
-        bytes
+        summary(cold),
+        summary(changed)
     );
     Ok(())
+}
+
+/// `median X ms (min, max)`.
+fn summary(mut times: Vec<Duration>) -> String {
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    format!(
+        "median {:.2} ms (min {:.2}, max {:.2})",
+        ms(times[times.len() / 2]),
+        ms(times[0]),
+        ms(times[times.len() - 1])
+    )
 }
 
 /// `apps` apps `/bench/app-N` with `tasks` running tasks each, on agents 10.0.x.y.

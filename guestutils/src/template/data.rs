@@ -1,6 +1,7 @@
-//! What a template sees: the watched services, their apps (definitions and labels) and
-//! their tasks, as plain serialisable data. Every list has a fixed order, so that the same
-//! records always render the same bytes.
+//! What a template sees of an app: its definition (labels, ports) and its tasks, as plain
+//! serialisable data. Every list has a fixed order, so that the same records always render
+//! the same bytes. The context's root (`revision`, `apps`, `services`) is built by
+//! [`Catalog::context`](super::Catalog::context).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -10,32 +11,6 @@ use serde::Serialize;
 
 use crate::instance::Instance;
 use crate::service::Membership;
-
-/// The root of a template's context.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct TemplateData {
-    /// The etcd revision the data reflects (the highest of the watches).
-    pub revision: i64,
-    /// The watched services, in watch-list order.
-    pub services: Vec<ServiceData>,
-    /// Every app of every watched service, once each, by app id.
-    pub apps: Vec<AppData>,
-}
-
-/// One watched service: an app, or a group and every app below it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ServiceData {
-    /// The name as given in the watch list (`web`).
-    pub name: String,
-    /// The resolved app or group id (`/shop/web`).
-    pub id: String,
-    /// The service's apps, by app id.
-    pub apps: Vec<AppData>,
-    /// The members of every app (see [`AppData::instances`]), by app id then task id.
-    pub instances: Vec<TaskData>,
-    /// Every live task of every app, in any state, by app id then task id.
-    pub tasks: Vec<TaskData>,
-}
 
 /// One Marathon app: its definition (when the registry has it) and its tasks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -106,7 +81,7 @@ pub struct TaskData {
     pub health: Health,
     /// Running and not known to be unhealthy: what DNS serves.
     pub serving: bool,
-    /// True when the task is a member (see [`AppData::instances`]).
+    /// True when the task is a member (in [`AppData::instances`]).
     pub member: bool,
     /// The app version the task runs.
     pub app_version: Option<String>,

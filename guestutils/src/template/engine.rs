@@ -8,10 +8,9 @@
 //! `labels.X is defined` and `labels.X | default("y")` work.
 
 use minijinja::syntax::SyntaxConfig;
-use minijinja::value::{Serde, Value};
+use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
-use super::data::TemplateData;
 use crate::env::Env;
 
 /// A compiled template.
@@ -49,11 +48,9 @@ impl Template {
         })
     }
 
-    /// Renders the template over `data`.
-    pub fn render(&self, data: &TemplateData) -> Result<String, minijinja::Error> {
-        self.engine
-            .get_template(&self.name)?
-            .render(Value::from(Serde(data)))
+    /// Renders the template over `context` (see [`Catalog::context`](super::Catalog::context)).
+    pub fn render(&self, context: &Value) -> Result<String, minijinja::Error> {
+        self.engine.get_template(&self.name)?.render(context)
     }
 }
 
@@ -80,7 +77,8 @@ mod tests {
     use super::*;
 
     fn render(source: &str, env: &Env) -> Result<String, minijinja::Error> {
-        Template::compile("t.j2", source.to_string(), env)?.render(&TemplateData::default())
+        let context = minijinja::context! { revision => 1, apps => Vec::<Value>::new() };
+        Template::compile("t.j2", source.to_string(), env)?.render(&context)
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! A [`TemplateWatcher`] keeps every watched service's tasks and app definitions in a
 //! [`Catalog`] (one registry watch per service), and renders each [`TemplateSpec`] with
-//! minijinja ([`Template`]) over the [`TemplateData`]:
+//! minijinja ([`Template`]) over the catalog's [context](Catalog::context):
 //! - once every service has had its first listing, then after each burst of changes, with
 //!   the watcher's quiescence (`--wait`);
 //! - a file is replaced only when its bytes change ([`install`]): a temporary file in the same
@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 pub use catalog::Catalog;
-pub use data::{AppData, AppPortData, PortData, ServiceData, TaskData, TemplateData};
+pub use data::{AppData, AppPortData, PortData, TaskData};
 pub use engine::Template;
 pub use error::TemplateError;
 pub use hook::Hook;

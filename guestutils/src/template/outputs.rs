@@ -3,8 +3,9 @@
 
 use std::io::Write;
 
+use minijinja::value::Value;
+
 use super::TemplateSpec;
-use super::data::TemplateData;
 use super::engine::Template;
 use super::error::TemplateError;
 use super::hook::Hook;
@@ -68,14 +69,21 @@ impl Outputs {
         }
     }
 
-    /// Renders and installs every template, then reloads when a file was replaced (or the
-    /// previous reload failed). Returns the failures, empty when everything succeeded.
-    pub(crate) async fn update(&mut self, data: &TemplateData) -> Vec<String> {
+    /// Renders and installs every template over `context` (the data of etcd `revision`),
+    /// then reloads when a file was replaced (or the previous reload failed). Returns the
+    /// failures, empty when everything succeeded.
+    pub(crate) async fn update(&mut self, context: &Value, revision: i64) -> Vec<String> {
         let mut outcomes = Vec::with_capacity(self.outputs.len());
         let mut replaced = false;
         for output in &mut self.outputs {
             let outcome = output
-                .produce(data, &self.env, self.check.as_ref(), self.dry_run)
+                .produce(
+                    context,
+                    revision,
+                    &self.env,
+                    self.check.as_ref(),
+                    self.dry_run,
+                )
                 .await;
             let label = match &outcome {
                 Ok(Installed::Replaced) => "written",
@@ -88,14 +96,14 @@ impl Outputs {
                 Ok(Installed::Replaced) => {
                     replaced = true;
                     if !self.dry_run {
-                        tracing::info!(template = %output.label, revision = data.revision, "rendered and replaced");
+                        tracing::info!(template = %output.label, revision = revision, "rendered and replaced");
                     }
                 }
                 Ok(Installed::Unchanged) => {
-                    tracing::debug!(template = %output.label, revision = data.revision, "rendered; unchanged");
+                    tracing::debug!(template = %output.label, revision = revision, "rendered; unchanged");
                 }
                 Err(e) => {
-                    tracing::error!(template = %output.label, revision = data.revision, error = %e, "the template failed; the previous file stays");
+                    tracing::error!(template = %output.label, revision = revision, error = %e, "the template failed; the previous file stays");
                 }
             }
             outcomes.push(outcome.map_err(|e| e.to_string()));
@@ -111,7 +119,7 @@ impl Outputs {
             if let Err(reason) = &outcome {
                 failures.push(format!("{}: {reason}", output.label));
             }
-            self.status.rendered(&output.label, data.revision, outcome);
+            self.status.rendered(&output.label, revision, outcome);
         }
         failures
     }
@@ -143,12 +151,13 @@ impl Output {
     /// Renders, then installs (or prints).
     async fn produce(
         &mut self,
-        data: &TemplateData,
+        context: &Value,
+        revision: i64,
         env: &Env,
         check: Option<&Hook>,
         dry_run: bool,
     ) -> Result<Installed, TemplateError> {
-        let text = self.render(data, env)?;
+        let text = self.render(context, env)?;
         if !dry_run {
             return install(&self.spec.dest, text.as_bytes(), check).await;
         }
@@ -159,7 +168,7 @@ impl Output {
         writeln!(
             stdout,
             "# herald-watcher --dry-run: {} (revision {})",
-            self.label, data.revision
+            self.label, revision
         )
         .and_then(|()| stdout.write_all(text.as_bytes()))
         .and_then(|()| stdout.flush())
@@ -172,7 +181,7 @@ impl Output {
     }
 
     /// Reads the template (compiling it again only when its text changed) and renders it.
-    fn render(&mut self, data: &TemplateData, env: &Env) -> Result<String, TemplateError> {
+    fn render(&mut self, context: &Value, env: &Env) -> Result<String, TemplateError> {
         let source =
             std::fs::read_to_string(&self.spec.source).map_err(|source| TemplateError::Read {
                 path: self.spec.source.clone(),
@@ -187,7 +196,7 @@ impl Output {
             }
         };
         let rendered = template
-            .render(data)
+            .render(context)
             .map_err(|source| TemplateError::Render { source });
         self.compiled = Some((source, template));
         rendered

@@ -141,8 +141,8 @@ impl TemplateWatcher {
 
     /// One render pass over the current records; the failures.
     async fn render(&mut self) -> Vec<String> {
-        let data = self.catalog.data(self.watch.membership);
-        self.outputs.update(&data).await
+        let context = self.catalog.context(self.watch.membership);
+        self.outputs.update(&context, self.catalog.revision()).await
     }
 
     /// Reports a watch event's connection state.
