@@ -25,6 +25,8 @@ need dnsperf dnsperf
 need nsd nsd                 # real upstream DNS servers
 need knotd knot
 need haproxy haproxy
+need nginx nginx-light       # the nginx template is checked with `nginx -t`
+need c++ g++                 # cargo-fuzz's libFuzzer is C++
 need openssl openssl         # test certificates
 need unshare util-linux      # the getent test's private mount namespace
 need getent libc-bin
