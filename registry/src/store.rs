@@ -393,6 +393,51 @@ impl Registry {
         }
     }
 
+    /// Reads every key under `prefix` at one revision, in pages of `LIST_PAGE`, handing each
+    /// key, value and mod revision to `visit`; returns that revision. The one paged read
+    /// behind every listing (Marathon's and Mesos' records alike).
+    pub(crate) async fn scan(
+        &self,
+        prefix: &str,
+        mut visit: impl FnMut(&str, &[u8], i64),
+    ) -> Result<i64> {
+        let end = prefix_end(prefix.as_bytes());
+        let mut revision = 0;
+        let mut from = prefix.as_bytes().to_vec();
+        loop {
+            let mut options = GetOptions::new()
+                .with_range(end.clone())
+                .with_limit(LIST_PAGE);
+            if revision > 0 {
+                options = options.with_revision(revision);
+            }
+            let response = self
+                .endpoints
+                .call(|mut c| {
+                    let (from, options) = (from.clone(), options.clone());
+                    async move { c.get(from, Some(options)).await }
+                })
+                .await?;
+            if revision == 0 {
+                revision = response.header().map(|h| h.revision()).unwrap_or(0);
+            }
+            for item in response.kvs() {
+                visit(
+                    &String::from_utf8_lossy(item.key()),
+                    item.value(),
+                    item.mod_revision(),
+                );
+            }
+            match response.kvs().last() {
+                Some(last) if response.more() => {
+                    from = last.key().to_vec();
+                    from.push(0);
+                }
+                _ => return Ok(revision),
+            }
+        }
+    }
+
     /// Lists every live record of a scope at one revision (paged, so any size works).
     /// Tombstones are left out.
     pub async fn list(&self, scope: &Scope) -> Result<Snapshot> {
@@ -412,40 +457,22 @@ impl Registry {
         with_tombstones: bool,
     ) -> Result<(Snapshot, Vec<Tombstone>)> {
         let prefix = self.layout.scope_prefix(scope);
-        let end = prefix_end(prefix.as_bytes());
         let mut snapshot = Snapshot::default();
         let mut tombstones = Vec::new();
-        let mut from = prefix.as_bytes().to_vec();
-        loop {
-            let mut options = GetOptions::new()
-                .with_range(end.clone())
-                .with_limit(LIST_PAGE);
-            if snapshot.revision > 0 {
-                options = options.with_revision(snapshot.revision);
-            }
-            let response = self
-                .endpoints
-                .call(|mut c| {
-                    let (from, options) = (from.clone(), options.clone());
-                    async move { c.get(from, Some(options)).await }
-                })
-                .await?;
-            if snapshot.revision == 0 {
-                snapshot.revision = response.header().map(|h| h.revision()).unwrap_or(0);
-            }
-            for item in response.kvs() {
-                let key = String::from_utf8_lossy(item.key()).into_owned();
+        let revision = self
+            .scan(&prefix, |key, value, mod_revision| {
+                let key = key.to_string();
                 let Some(kind) = self.layout.parse(&key) else {
-                    continue;
+                    return;
                 };
-                match codec::decode(&key, item.value()) {
+                match codec::decode(&key, value) {
                     Ok(Entry::Task(record)) => snapshot.tasks.push(Versioned {
                         record,
-                        mod_revision: item.mod_revision(),
+                        mod_revision,
                     }),
                     Ok(Entry::App(record)) => snapshot.apps.push(Versioned {
                         record,
-                        mod_revision: item.mod_revision(),
+                        mod_revision,
                     }),
                     Ok(Entry::Gone { reason, at }) => {
                         if with_tombstones {
@@ -453,7 +480,7 @@ impl Registry {
                                 kind,
                                 reason,
                                 at,
-                                mod_revision: item.mod_revision(),
+                                mod_revision,
                             });
                         }
                     }
@@ -462,15 +489,9 @@ impl Registry {
                         snapshot.invalid.push((key, e.to_string()));
                     }
                 }
-            }
-            match response.kvs().last() {
-                Some(last) if response.more() => {
-                    from = last.key().to_vec();
-                    from.push(0);
-                }
-                _ => break,
-            }
-        }
+            })
+            .await?;
+        snapshot.revision = revision;
         Ok((snapshot, tombstones))
     }
 

@@ -1,8 +1,6 @@
 //! Typed, guarded writes and listings of the Mesos records (the same guards, batching and
 //! tombstone lease as the Marathon records: see `crate::store`).
 
-use etcd_client::GetOptions;
-
 use super::codec::{self, MesosEntry};
 use super::keys::{MesosKey, MesosScope};
 use super::schema::{
@@ -11,10 +9,7 @@ use super::schema::{
 };
 use crate::error::Result;
 use crate::stamp::Stamp;
-use crate::store::{Guard, Outcome, Prepared, Registry, Versioned, prefix_end};
-
-/// Keys per page of a listing.
-const LIST_PAGE: i64 = 1000;
+use crate::store::{Guard, Outcome, Prepared, Registry, Versioned};
 
 /// One change to the Mesos records.
 #[derive(Clone, Debug, PartialEq)]
@@ -244,65 +239,40 @@ impl Registry {
         with_tombstones: bool,
     ) -> Result<(MesosSnapshot, Vec<MesosTombstone>)> {
         let prefix = self.layout().mesos_scope_prefix(scope)?;
-        let end = prefix_end(prefix.as_bytes());
         let mut snapshot = MesosSnapshot::default();
         let mut tombstones = Vec::new();
-        let mut from = prefix.as_bytes().to_vec();
-        loop {
-            let mut options = GetOptions::new()
-                .with_range(end.clone())
-                .with_limit(LIST_PAGE);
-            if snapshot.revision > 0 {
-                options = options.with_revision(snapshot.revision);
-            }
-            let response = self
-                .endpoints()
-                .call(|mut c| {
-                    let (from, options) = (from.clone(), options.clone());
-                    async move { c.get(from, Some(options)).await }
-                })
-                .await?;
-            if snapshot.revision == 0 {
-                snapshot.revision = response.header().map(|h| h.revision()).unwrap_or(0);
-            }
-            for item in response.kvs() {
-                let key = String::from_utf8_lossy(item.key()).into_owned();
-                let Some(kind) = self.layout().parse_mesos(&key) else {
-                    continue;
-                };
-                let mod_revision = item.mod_revision();
-                match codec::decode(&key, item.value()) {
-                    Ok(MesosEntry::Leader(r)) => snapshot.leader = Some(versioned(r, mod_revision)),
-                    Ok(MesosEntry::Master(r)) => snapshot.masters.push(versioned(r, mod_revision)),
-                    Ok(MesosEntry::Agent(r)) => snapshot.agents.push(versioned(r, mod_revision)),
-                    Ok(MesosEntry::Framework(r)) => {
-                        snapshot.frameworks.push(versioned(r, mod_revision))
-                    }
-                    Ok(MesosEntry::Task(r)) => snapshot.tasks.push(versioned(r, mod_revision)),
-                    Ok(MesosEntry::Gone { reason, at }) => {
-                        if with_tombstones {
-                            tombstones.push(MesosTombstone {
-                                key: kind,
-                                reason,
-                                at,
-                                mod_revision,
-                            });
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(%key, error = %e, "skipping a Mesos record that does not decode");
-                        snapshot.invalid.push((key, e.to_string()));
+        let revision = self
+            .scan(&prefix, |key, value, mod_revision| {
+            let key = key.to_string();
+            let Some(kind) = self.layout().parse_mesos(&key) else {
+                return;
+            };
+                        match codec::decode(&key, value) {
+                Ok(MesosEntry::Leader(r)) => snapshot.leader = Some(versioned(r, mod_revision)),
+                Ok(MesosEntry::Master(r)) => snapshot.masters.push(versioned(r, mod_revision)),
+                Ok(MesosEntry::Agent(r)) => snapshot.agents.push(versioned(r, mod_revision)),
+                Ok(MesosEntry::Framework(r)) => {
+                    snapshot.frameworks.push(versioned(r, mod_revision))
+                }
+                Ok(MesosEntry::Task(r)) => snapshot.tasks.push(versioned(r, mod_revision)),
+                Ok(MesosEntry::Gone { reason, at }) => {
+                    if with_tombstones {
+                        tombstones.push(MesosTombstone {
+                            key: kind,
+                            reason,
+                            at,
+                            mod_revision,
+                        });
                     }
                 }
-            }
-            match response.kvs().last() {
-                Some(last) if response.more() => {
-                    from = last.key().to_vec();
-                    from.push(0);
+                Err(e) => {
+                    tracing::warn!(%key, error = %e, "skipping a Mesos record that does not decode");
+                    snapshot.invalid.push((key, e.to_string()));
                 }
-                _ => break,
             }
-        }
+                    })
+            .await?;
+        snapshot.revision = revision;
         Ok((snapshot, tombstones))
     }
 }
