@@ -75,6 +75,7 @@ fn master(id: &str, leading: bool, at: u32) -> MasterRecord {
         port: Some(5050),
         version: Some("1.11.0".into()),
         leading,
+        position: None,
         updated_at: stamp(at),
     }
 }

@@ -280,8 +280,8 @@ mod tests {
         fn master()(master_id in id(), hostname in proptest::option::of("[a-z0-9.-]{1,30}"),
                     ip in proptest::option::of(any::<IpAddr>()), port in proptest::option::of(any::<u16>()),
                     version in proptest::option::of("[0-9.]{1,8}"), leading in any::<bool>(),
-                    updated_at in stamp()) -> MasterRecord {
-            MasterRecord { master_id, hostname, ip, port, version, leading, updated_at }
+                    position in proptest::option::of(any::<u32>()), updated_at in stamp()) -> MasterRecord {
+            MasterRecord { master_id, hostname, ip, port, version, leading, position, updated_at }
         }
     }
 

@@ -37,6 +37,11 @@ pub struct MasterRecord {
     /// True for the leading master (the [`LeaderRecord`] names it too).
     #[serde(default)]
     pub leading: bool,
+    /// The master's place in the masters list, from 0 (`master0.D`, `master1.D`, ...): the
+    /// configured order of a masters list; with ZooKeeper the leader first, then the other
+    /// members by sequence. `None` when the writer does not know it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
     /// When the writer observed this.
     pub updated_at: Stamp,
 }
