@@ -93,6 +93,16 @@ impl KeyLayout {
         &self.election
     }
 
+    /// `{prefix}/v1/status/subscriber`: the elected subscriber's status record
+    /// (`crate::status`), outside the record trees, so their scopes never cover it.
+    pub fn subscriber_status_key(&self) -> String {
+        let v1 = self
+            .apps_root
+            .strip_suffix("/apps")
+            .unwrap_or(&self.apps_root);
+        format!("{v1}/status/subscriber")
+    }
+
     /// `{prefix}/v1/mesos`, the root of the Mesos source's records.
     pub(crate) fn mesos_root(&self) -> &str {
         &self.mesos_root

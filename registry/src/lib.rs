@@ -23,6 +23,7 @@ mod keys;
 mod mesos;
 mod schema;
 mod stamp;
+mod status;
 mod store;
 mod watch;
 
@@ -45,6 +46,7 @@ pub use schema::{
     SCHEMA_VERSION, TaskPort, TaskRecord, TaskState,
 };
 pub use stamp::Stamp;
+pub use status::{SourceState, SourceStatus, StatusEvent, SubscriberStatus};
 pub use store::{
     Guard, MAX_TXN_OPS, Outcome, Registry, Snapshot, Tombstone, Versioned, Write, WriteOp,
 };

@@ -4,6 +4,7 @@
 
 mod common;
 mod mesos;
+mod status;
 mod tombstones;
 mod watch;
 mod writes;
