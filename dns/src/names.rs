@@ -80,7 +80,9 @@ pub fn agent_suffix(agent_id: &str) -> String {
 }
 
 /// The canonical per-task label `T-<hash5>-<agent suffix>` (Mesos-DNS's `canonical`).
-/// Where Mesos-DNS would exceed 63 octets, `T` is shortened so the label stays valid.
+/// Where Mesos-DNS would exceed 63 octets, `T` is shortened so the label stays valid. A
+/// legacy dotted `T` (`web.prod`) keeps every label but its last as it is: only the last
+/// label carries the tail, so only it is shortened, and only when it is too long.
 pub fn canonical_label(task_label: &str, task_id: &str, agent_id: Option<&str>) -> String {
     let suffix = agent_id.map(agent_suffix).unwrap_or_default();
     canonical_from_parts(task_label, &task_hash(task_id), &suffix)
@@ -94,8 +96,15 @@ pub fn canonical_from_parts(task_label: &str, hash: &str, suffix: &str) -> Strin
         format!("-{hash}-{suffix}")
     };
     let tail = &tail[..tail.len().min(MAX_LABEL - 1)];
-    let head = shorten(task_label, MAX_LABEL - tail.len());
-    format!("{head}{tail}")
+    let (parents, last) = match task_label.rsplit_once('.') {
+        Some((parents, last)) => (Some(parents), last),
+        None => (None, task_label),
+    };
+    let last = shorten(last, MAX_LABEL - tail.len());
+    match parents {
+        Some(parents) => format!("{parents}.{last}{tail}"),
+        None => format!("{last}{tail}"),
+    }
 }
 
 /// The `_T` label of an SRV name, kept within 63 octets after adding `_` (Mesos-DNS
@@ -229,5 +238,34 @@ mod tests {
         assert!(c.ends_with("-4dfjd-s12"));
         assert_eq!(srv_label(&"z".repeat(63)).len(), 63);
         assert_eq!(srv_label("web.prod"), "_web.prod");
+    }
+
+    /// Issue #15: a legacy (dotted) task name keeps every label but the last whole, and the
+    /// last is shortened only when it is too long, so canonical names equal Mesos-DNS's.
+    #[test]
+    fn legacy_canonical_names_shorten_only_their_last_label() {
+        let app_id = app(
+            "/team-platform-infrastructure/observability/prometheus-long-term-storage-compactor",
+        );
+        let legacy = legacy_name(&app_id).unwrap();
+        assert_eq!(
+            legacy,
+            "prometheus-long-term-storage-compactor.observability.team-platform-infrastructure"
+        );
+        let id =
+            "team-platform-infrastructure_observability_prometheus-long-term-storage-compactor.1";
+        let h = task_hash(id);
+        assert_eq!(
+            canonical_label(&legacy, id, Some("x-S12")),
+            format!("{legacy}-{h}-s12"),
+            "Mesos-DNS's name: nothing is cut"
+        );
+        // Only a last label that would pass 63 octets is shortened, and only it.
+        let long_last = format!("web.{}", "p".repeat(60));
+        let c = canonical_label(&long_last, id, Some("x-S12"));
+        let (first, last) = c.split_once('.').unwrap();
+        assert_eq!(first, "web");
+        assert_eq!(last.len(), 63);
+        assert!(last.ends_with(&format!("-{h}-s12")), "{c}");
     }
 }
