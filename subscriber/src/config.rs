@@ -7,6 +7,9 @@ use std::time::Duration;
 use clap::{ArgAction, Parser, ValueEnum};
 
 use crate::marathon::MarathonConfig;
+use crate::mesos::client::MesosConfig;
+use crate::mesos::masters::Masters;
+use crate::mesos::source::SourceConfig;
 
 /// Where events come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
@@ -61,9 +64,63 @@ pub struct Config {
     pub listen: SocketAddr,
 
     /// Marathon's base URL, with any path prefix (https://master/service/marathon).
-    /// `user:password@` in the URL is used for HTTP Basic.
-    #[arg(long, env = "HERALD_MARATHON_URL")]
-    pub marathon: String,
+    /// `user:password@` in the URL is used for HTTP Basic. At least one of `--marathon` and
+    /// `--mesos` is needed.
+    #[arg(long, env = "HERALD_MARATHON_URL", required_unless_present = "mesos")]
+    pub marathon: Option<String>,
+
+    /// The Mesos masters: a list (`http://m1:5050,http://m2:5050`; a follower's 307 names
+    /// the leader) or ZooKeeper (`zk://h1:2181,h2:2181/mesos`, the lowest `json.info_`
+    /// member leads). Streams the master's operator API (`SUBSCRIBE`) into the Mesos records.
+    #[arg(long, env = "HERALD_MESOS")]
+    pub mesos: Option<String>,
+
+    /// `user:password` for HTTP Basic towards the masters.
+    #[arg(
+        long = "mesos-credentials",
+        env = "HERALD_MESOS_CREDENTIALS",
+        hide_env_values = true
+    )]
+    pub mesos_credentials: Option<String>,
+
+    /// A bearer token towards the masters (`Authorization: Bearer ...`); wins over Basic.
+    #[arg(
+        long = "mesos-token",
+        env = "HERALD_MESOS_TOKEN",
+        hide_env_values = true
+    )]
+    pub mesos_token: Option<String>,
+
+    /// A PEM bundle of the CAs to trust for HTTPS masters.
+    #[arg(long = "mesos-ca", env = "HERALD_MESOS_CA")]
+    pub mesos_ca: Option<PathBuf>,
+
+    /// The scheme of masters found in ZooKeeper (`http` or `https`).
+    #[arg(
+        long = "mesos-scheme",
+        env = "HERALD_MESOS_SCHEME",
+        default_value = "http"
+    )]
+    pub mesos_scheme: String,
+
+    /// Deadline of one plain call to a master (the stream has none).
+    #[arg(long = "mesos-timeout", env = "HERALD_MESOS_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    pub mesos_timeout: Duration,
+
+    /// A Mesos stream silent this long is reconnected (default: 3x the master's heartbeat
+    /// interval, 45 s with Mesos' 15 s).
+    #[arg(long = "mesos-idle-timeout", env = "HERALD_MESOS_IDLE_TIMEOUT", value_parser = positive_duration)]
+    pub mesos_idle_timeout: Option<Duration>,
+
+    /// With both sources: the frameworks (by name, comma-separated) whose tasks the
+    /// Marathon source writes; the Mesos source leaves their tasks alone.
+    #[arg(
+        long = "marathon-frameworks",
+        env = "HERALD_MARATHON_FRAMEWORKS",
+        default_value = "marathon",
+        value_delimiter = ','
+    )]
+    pub marathon_frameworks: Vec<String>,
 
     /// Where events come from.
     #[arg(long, env = "HERALD_SOURCE", value_enum, default_value_t = Source::Sse)]
@@ -193,16 +250,46 @@ pub struct Config {
 }
 
 impl Config {
-    /// The Marathon client settings.
-    pub fn marathon_config(&self) -> MarathonConfig {
-        MarathonConfig {
-            url: self.marathon.clone(),
+    /// The Marathon client settings, when Marathon is configured.
+    pub fn marathon_config(&self) -> Option<MarathonConfig> {
+        Some(MarathonConfig {
+            url: self.marathon.clone()?,
             credentials: self.marathon_credentials.clone(),
             auth_header: self.marathon_auth_header.clone(),
             ca: self.marathon_ca.clone(),
             insecure: self.marathon_insecure,
             timeout: self.marathon_timeout,
-        }
+        })
+    }
+
+    /// The Mesos source settings, when `--mesos` is set.
+    pub fn mesos_config(&self) -> Result<Option<SourceConfig>, String> {
+        let Some(spec) = &self.mesos else {
+            return Ok(None);
+        };
+        Ok(Some(SourceConfig {
+            masters: Masters::parse(spec)?,
+            client: MesosConfig {
+                credentials: self.mesos_credentials.clone(),
+                token: self.mesos_token.clone(),
+                ca: self.mesos_ca.clone(),
+                scheme: self.mesos_scheme.clone(),
+                timeout: self.mesos_timeout,
+            },
+            covered_frameworks: if self.marathon.is_some() {
+                self.marathon_frameworks
+                    .iter()
+                    .map(|n| n.trim().to_string())
+                    .filter(|n| !n.is_empty())
+                    .collect()
+            } else {
+                Default::default()
+            },
+            idle_timeout: self.mesos_idle_timeout,
+            max_delete_share: self.max_delete_share,
+            max_record_size: self.max_record_size,
+            resync_interval: self.reconcile_interval,
+        }))
     }
 
     /// The election name.
@@ -223,6 +310,8 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("listen", &self.listen)
             .field("marathon", &self.marathon_config())
+            .field("mesos", &self.mesos_config())
+            .field("marathon_frameworks", &self.marathon_frameworks)
             .field("source", &self.source)
             .field("callback_url", &self.callback_url)
             .field("reconcile_interval", &self.reconcile_interval)
@@ -283,6 +372,33 @@ mod tests {
         assert!(
             Config::try_parse_from(["x"]).is_err()
                 || std::env::var_os("HERALD_MARATHON_URL").is_some()
+                || std::env::var_os("HERALD_MESOS").is_some()
         );
+    }
+
+    #[test]
+    fn mesos_alone_or_beside_marathon() {
+        let c = Config::try_parse_from(["x", "--mesos", "zk://z1:2181/mesos"]).unwrap();
+        assert!(c.marathon_config().is_none());
+        let mesos = c.mesos_config().unwrap().unwrap();
+        assert!(
+            mesos.covered_frameworks.is_empty(),
+            "no Marathon: every framework is Mesos'"
+        );
+        let c = Config::try_parse_from([
+            "x",
+            "--marathon",
+            "http://m:8080",
+            "--mesos",
+            "http://m1:5050,http://m2:5050",
+            "--mesos-token",
+            "t0ken",
+        ])
+        .unwrap();
+        let mesos = c.mesos_config().unwrap().unwrap();
+        assert_eq!(mesos.covered_frameworks, ["marathon".to_string()].into());
+        assert!(!format!("{c:?}").contains("t0ken"));
+        let bad = Config::try_parse_from(["x", "--mesos", "ftp://m1"]).unwrap();
+        assert!(bad.mesos_config().is_err());
     }
 }

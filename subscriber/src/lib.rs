@@ -31,6 +31,7 @@ pub mod api;
 pub mod catalog;
 pub mod config;
 pub mod events;
+pub mod http_client;
 pub mod ingest;
 pub mod leader;
 pub mod marathon;

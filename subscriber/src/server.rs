@@ -21,12 +21,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::agents::AgentResolver;
-use crate::api::{self, ApiAuth, ApiState};
+use crate::api::{self, ApiAuth, ApiState, MarathonApi, MesosApi};
 use crate::catalog::Catalog;
 use crate::config::{Config, Source};
 use crate::ingest::Handler;
 use crate::leader::{self, ElectionConfig};
 use crate::marathon::{MarathonClient, MarathonError};
+use crate::mesos::source::MesosSource;
 use crate::queue::{IngestQueue, QueueReceiver};
 use crate::reconcile::{self, Reconciler};
 use crate::resync::Resync;
@@ -39,7 +40,7 @@ pub struct Subscriber {
     addr: SocketAddr,
     intake: Intake,
     handler_stop: CancellationToken,
-    handler_task: JoinHandle<()>,
+    handler_task: Option<JoinHandle<()>>,
     leader: watch::Receiver<bool>,
     resync: Resync,
 }
@@ -58,28 +59,41 @@ impl Subscriber {
         // Install the metrics recorder before anything records.
         let _ = service::prometheus();
         let addr = listener.local_addr()?;
-        let (parts, events) = Parts::connect(&config).await?;
+        let (mut parts, events) = Parts::connect(&config).await?;
         let handler_stop = CancellationToken::new();
-        let handler_task = tokio::spawn(parts.handler(&config).run(events, handler_stop.clone()));
+        let handler_task = parts
+            .marathon
+            .as_ref()
+            .map(|m| tokio::spawn(m.handler(&parts, &config).run(events, handler_stop.clone())));
 
         let mut intake = Intake::default();
         let leader = leadership(&config, addr, &mut intake).await?;
-        intake.spawn(reconcile::run_loop(
-            parts.reconciler.clone(),
-            parts.resync.clone(),
-            leader.clone(),
-            (!config.reconcile_interval.is_zero()).then_some(config.reconcile_interval),
-            intake.stop.clone(),
-        ));
-        event_source(&config, &parts, &leader, &mut intake);
+        if let Some(marathon) = &parts.marathon {
+            intake.spawn(reconcile::run_loop(
+                marathon.reconciler.clone(),
+                parts.resync.clone(),
+                leader.clone(),
+                (!config.reconcile_interval.is_zero()).then_some(config.reconcile_interval),
+                intake.stop.clone(),
+            ));
+            event_source(&config, &parts, marathon, &leader, &mut intake);
+        }
+        let mesos = parts.mesos.take().map(|source| {
+            let api = MesosApi {
+                status: source.status(),
+                resync: source.resync(),
+            };
+            intake.spawn(source.run(leader.clone(), intake.stop.clone()));
+            api
+        });
         let resync = parts.resync.clone();
         serve_api(
             listener,
-            parts.api_state(&config, leader.clone()),
+            parts.api_state(&config, leader.clone(), mesos),
             &mut intake,
         );
 
-        tracing::info!(%addr, source = ?config.source, election = config.election, "herald-subscriber started");
+        tracing::info!(%addr, marathon = config.marathon.is_some(), source = ?config.source, mesos = config.mesos.is_some(), election = config.election, "herald-subscriber started");
         Ok(Subscriber {
             addr,
             intake,
@@ -118,7 +132,9 @@ impl Subscriber {
             let _ = task.await;
         }
         self.handler_stop.cancel();
-        let _ = self.handler_task.await;
+        if let Some(handler) = self.handler_task {
+            let _ = handler.await;
+        }
         tracing::info!("herald-subscriber stopped");
     }
 
@@ -127,25 +143,35 @@ impl Subscriber {
         for task in self.intake.tasks {
             task.abort();
         }
-        self.handler_task.abort();
+        if let Some(handler) = self.handler_task {
+            handler.abort();
+        }
     }
 }
 
 /// What the handler, the reconcile, the event sources and the API share.
 struct Parts {
     registry: Registry,
-    marathon: MarathonClient,
-    catalog: Catalog,
-    agents: AgentResolver,
     writer: Writer,
     resync: Resync,
     queue: IngestQueue,
+    /// The Marathon side, when `--marathon` is set.
+    marathon: Option<MarathonParts>,
+    /// The Mesos source, when `--mesos` is set (taken when it starts).
+    mesos: Option<MesosSource>,
+}
+
+/// What only the Marathon source needs.
+struct MarathonParts {
+    client: MarathonClient,
+    catalog: Catalog,
+    agents: AgentResolver,
     reconciler: Arc<Reconciler>,
 }
 
 impl Parts {
-    /// Sets up the etcd and Marathon clients, the caches, the writer and the queue (and
-    /// returns its receiving end, for the handler).
+    /// Sets up the etcd client, the sources' clients, the caches, the writer and the queue
+    /// (and returns its receiving end, for the handler).
     async fn connect(config: &Config) -> anyhow::Result<(Parts, QueueReceiver)> {
         let registry = config
             .etcd
@@ -153,63 +179,86 @@ impl Parts {
             .await
             .context("cannot set up the etcd client")?
             .with_tombstone_ttl(config.tombstone_ttl);
-        let marathon = MarathonClient::new(&config.marathon_config())?;
-        let catalog = Catalog::new(marathon.clone());
-        let agents = AgentResolver::new(config.agent_dns_ttl);
         let (queue, events) = IngestQueue::new(config.queue_capacity);
         let writer = Writer::new(
             registry.clone(),
             config.max_record_size,
             config.write_concurrency,
         );
-        let reconciler = Reconciler::new(
-            writer.clone(),
-            marathon.clone(),
-            catalog.clone(),
-            agents.clone(),
-            config.max_delete_share,
-        )
-        .with_max_clock_skew(config.max_clock_skew)
-        .after_queue(queue.clone());
+        let marathon = match config.marathon_config() {
+            None => None,
+            Some(marathon_config) => {
+                let client = MarathonClient::new(&marathon_config)?;
+                let catalog = Catalog::new(client.clone());
+                let agents = AgentResolver::new(config.agent_dns_ttl);
+                let reconciler = Reconciler::new(
+                    writer.clone(),
+                    client.clone(),
+                    catalog.clone(),
+                    agents.clone(),
+                    config.max_delete_share,
+                )
+                .with_max_clock_skew(config.max_clock_skew)
+                .after_queue(queue.clone());
+                Some(MarathonParts {
+                    client,
+                    catalog,
+                    agents,
+                    reconciler: Arc::new(reconciler),
+                })
+            }
+        };
+        let mesos = match config.mesos_config().map_err(anyhow::Error::msg)? {
+            None => None,
+            Some(mesos_config) => Some(MesosSource::new(mesos_config, registry.clone())?),
+        };
         let parts = Parts {
             registry,
-            marathon,
-            catalog,
-            agents,
             writer,
             resync: Resync::default(),
             queue,
-            reconciler: Arc::new(reconciler),
+            marathon,
+            mesos,
         };
         Ok((parts, events))
     }
 
-    /// The one event handler.
-    fn handler(&self, config: &Config) -> Handler {
-        Handler::new(
-            self.writer.clone(),
-            self.catalog.clone(),
-            self.agents.clone(),
-            self.resync.clone(),
-            config.drain_timeout,
-        )
-    }
-
     /// What the HTTP handlers share.
-    fn api_state(self, config: &Config, leader: watch::Receiver<bool>) -> ApiState {
+    fn api_state(
+        self,
+        config: &Config,
+        leader: watch::Receiver<bool>,
+        mesos: Option<MesosApi>,
+    ) -> ApiState {
         ApiState {
             queue: self.queue,
             resync: self.resync,
-            reconciler: self.reconciler,
             registry: self.registry,
             writer: self.writer,
-            marathon: self.marathon,
+            marathon: self.marathon.map(|m| MarathonApi {
+                client: m.client,
+                reconciler: m.reconciler,
+            }),
+            mesos,
             auth: ApiAuth::new(config.api_token.clone(), config.api_credentials.clone()),
             max_body: config.max_body,
             leader,
             source: config.source,
             max_clock_skew: config.max_clock_skew,
         }
+    }
+}
+
+impl MarathonParts {
+    /// The one event handler.
+    fn handler(&self, parts: &Parts, config: &Config) -> Handler {
+        Handler::new(
+            parts.writer.clone(),
+            self.catalog.clone(),
+            self.agents.clone(),
+            parts.resync.clone(),
+            config.drain_timeout,
+        )
     }
 }
 
@@ -283,12 +332,13 @@ async fn leadership(
 fn event_source(
     config: &Config,
     parts: &Parts,
+    marathon: &MarathonParts,
     leader: &watch::Receiver<bool>,
     intake: &mut Intake,
 ) {
     match config.source {
         Source::Sse => intake.spawn(stream::run(
-            parts.marathon.clone(),
+            marathon.client.clone(),
             parts.queue.clone(),
             parts.resync.clone(),
             leader.clone(),
@@ -302,7 +352,7 @@ fn event_source(
         Source::Callback => {
             if let Some(url) = config.callback_url.clone() {
                 intake.spawn(callback_registration(
-                    parts.marathon.clone(),
+                    marathon.client.clone(),
                     url,
                     parts.resync.clone(),
                     intake.stop.clone(),

@@ -14,6 +14,11 @@
 //! | `herald_subscriber_sse_reconnects_total` | counter | — |
 //! | `herald_subscriber_sse_connected` | gauge | — |
 //! | `herald_subscriber_leader` | gauge | — (1 on the elected instance) |
+//! | `herald_subscriber_mesos_events_total` | counter | `type` (`TASK_ADDED`, ..., `HEARTBEAT`, `unknown_task`, `invalid`) |
+//! | `herald_subscriber_mesos_connected` | gauge | — (1 while a `SUBSCRIBE` stream is open) |
+//! | `herald_subscriber_mesos_reconnects_total` | counter | `reason` (`ended`, `idle`, `error`, `leader_changed`) |
+//! | `herald_subscriber_mesos_resyncs_total` | counter | `result` (`in_sync`, `applied`, `withheld`, `failed`) |
+//! | `herald_subscriber_mesos_writes_total` | counter | `outcome` (`written`, `unchanged`, `stale`, `conflict`, `refused`, `failed`) |
 //!
 //! Event outcomes: `written`, `unchanged`, `stale` (an older event than what is stored),
 //! `conflict`, `ignored` (a type or state Herald does not act on), `not_an_app` (a pod or a
@@ -90,4 +95,33 @@ pub fn sse_connected(up: bool) {
 /// Marks this instance leader or not.
 pub fn leader(is_leader: bool) {
     metrics::gauge!("herald_subscriber_leader").set(if is_leader { 1.0 } else { 0.0 });
+}
+
+/// Counts one Mesos stream record by type.
+pub fn mesos_event(kind: &str) {
+    metrics::counter!("herald_subscriber_mesos_events_total", "type" => kind.to_string())
+        .increment(1);
+}
+
+/// Marks the Mesos stream up or down.
+pub fn mesos_connected(up: bool) {
+    metrics::gauge!("herald_subscriber_mesos_connected").set(if up { 1.0 } else { 0.0 });
+}
+
+/// Counts a Mesos resubscribe and why.
+pub fn mesos_reconnect(reason: &'static str) {
+    metrics::counter!("herald_subscriber_mesos_reconnects_total", "reason" => reason).increment(1);
+}
+
+/// Counts a Mesos resync by result.
+pub fn mesos_resync(result: &'static str) {
+    metrics::counter!("herald_subscriber_mesos_resyncs_total", "result" => result).increment(1);
+}
+
+/// Counts Mesos writes by outcome.
+pub fn mesos_writes(outcome: &'static str, n: usize) {
+    if n > 0 {
+        metrics::counter!("herald_subscriber_mesos_writes_total", "outcome" => outcome)
+            .increment(n as u64);
+    }
 }

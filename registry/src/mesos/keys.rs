@@ -18,7 +18,7 @@ use crate::keys::KeyLayout;
 const MAX_MESOS_ID_LEN: usize = 512;
 
 /// What a key of the Mesos tree names.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MesosKey {
     /// The leader record.
     Leader,

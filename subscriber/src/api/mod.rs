@@ -3,10 +3,10 @@
 //! | route | what |
 //! |---|---|
 //! | `POST /callback` | a Marathon event (`callback`): 200 once queued, 400 bad JSON, 422 unusable content, 413 a body over `--max-body` or a record over `--max-record-size`, 503 queue full (413 and 503 schedule a resync) |
-//! | `GET /cleanup` | the reconcile plan as JSON; changes nothing |
-//! | `POST /cleanup[?force=true]` | apply the plan; 409 when it removes too much without `force`, 502 when Marathon fails (nothing removed) |
+//! | `GET /cleanup` | the Marathon reconcile plan as JSON; changes nothing (404 without `--marathon`) |
+//! | `POST /cleanup[?force=true]` | apply the Marathon plan; 409 when it removes too much without `force`, 502 when Marathon fails (nothing removed). With `--mesos` it also asks the Mesos source to subscribe again (its resync follows every snapshot); Mesos alone: 202 |
 //! | `GET /v1/apps[?group=/g]`, `GET /v1/tasks[?app=/a]` | what etcd holds |
-//! | `GET /healthz`, `GET /metrics` | etcd and Marathon reachability, refused records; Prometheus metrics |
+//! | `GET /healthz`, `GET /metrics` | etcd, Marathon and Mesos reachability, refused records; Prometheus metrics |
 //!
 //! `/callback` and `/cleanup` (GET and POST) sit behind one layer that checks the optional
 //! auth (`auth`): a bearer token (in the `Authorization` header or as `?token=`), or Basic.
@@ -32,6 +32,7 @@ pub use callback::BODY_TIMEOUT;
 
 use crate::config::Source;
 use crate::marathon::MarathonClient;
+use crate::mesos::source::{MesosStatus, MesosView};
 use crate::queue::IngestQueue;
 use crate::reconcile::{ReconcileError, Reconciler};
 use crate::resync::Resync;
@@ -43,14 +44,14 @@ pub struct ApiState {
     pub queue: IngestQueue,
     /// Resync requests.
     pub resync: Resync,
-    /// The reconciler.
-    pub reconciler: Arc<Reconciler>,
     /// The registry (read views, health).
     pub registry: Registry,
     /// The writer (record size limit, refused records for health).
     pub writer: Writer,
-    /// Marathon (health).
-    pub marathon: MarathonClient,
+    /// The Marathon side, when configured.
+    pub marathon: Option<MarathonApi>,
+    /// The Mesos source, when configured.
+    pub mesos: Option<MesosApi>,
     /// Auth of /callback and /cleanup.
     pub auth: ApiAuth,
     /// Body size limit.
@@ -61,6 +62,22 @@ pub struct ApiState {
     pub source: Source,
     /// Events stamped further than this ahead of this host's clock get 422.
     pub max_clock_skew: Duration,
+}
+
+/// What the API uses of the Marathon source.
+pub struct MarathonApi {
+    /// The client (health).
+    pub client: MarathonClient,
+    /// The reconciler (`/cleanup`).
+    pub reconciler: Arc<Reconciler>,
+}
+
+/// What the API uses of the Mesos source.
+pub struct MesosApi {
+    /// Its status (health).
+    pub status: MesosStatus,
+    /// Asks it to subscribe again (`POST /cleanup`).
+    pub resync: Resync,
 }
 
 /// The routes (with `/healthz` and `/metrics`).
@@ -115,8 +132,13 @@ fn reconcile_error(e: ReconcileError) -> Response {
     }
 }
 
+const NO_MARATHON: &str = "no Marathon source is configured (--marathon); the Mesos source resyncs after every subscribe, POST /cleanup asks for one";
+
 async fn plan_cleanup(State(state): State<Arc<ApiState>>) -> Response {
-    match state.reconciler.plan().await {
+    let Some(marathon) = &state.marathon else {
+        return error(StatusCode::NOT_FOUND, NO_MARATHON);
+    };
+    match marathon.reconciler.plan().await {
         Ok(plan) => axum::Json(plan).into_response(),
         Err(e) => reconcile_error(e),
     }
@@ -133,7 +155,17 @@ async fn apply_cleanup(State(state): State<Arc<ApiState>>, RawQuery(query): RawQ
             );
         }
     };
-    match state.reconciler.run(force).await {
+    if let Some(mesos) = &state.mesos {
+        mesos.resync.request("POST /cleanup");
+    }
+    let Some(marathon) = &state.marathon else {
+        return (
+            StatusCode::ACCEPTED,
+            axum::Json(json!({"mesos": "a new subscription (and its resync) was requested"})),
+        )
+            .into_response();
+    };
+    match marathon.reconciler.run(force).await {
         Ok(report) => axum::Json(report).into_response(),
         Err(e) => reconcile_error(e),
     }
@@ -191,27 +223,44 @@ async fn view<T: Serialize>(
 
 async fn health(state: Arc<ApiState>) -> service::Health {
     let deadline = Duration::from_secs(2);
+    let marathon_ping = async {
+        match &state.marathon {
+            Some(m) => Some(tokio::time::timeout(deadline, m.client.ping()).await),
+            None => None,
+        }
+    };
     let (etcd, marathon) = tokio::join!(
         tokio::time::timeout(deadline, state.registry.ping()),
-        tokio::time::timeout(deadline, state.marathon.ping()),
+        marathon_ping,
     );
     let etcd = match etcd {
         Ok(Ok(revision)) => json!({"ok": true, "revision": revision}),
         Ok(Err(e)) => json!({"ok": false, "error": e.to_string()}),
         Err(_) => json!({"ok": false, "error": "no answer within 2s"}),
     };
-    let marathon = match marathon {
-        Ok(Ok(())) => json!({"ok": true, "url": state.marathon.base_url().as_str()}),
-        Ok(Err(e)) => json!({"ok": false, "error": e.to_string()}),
-        Err(_) => json!({"ok": false, "error": "no answer within 2s"}),
+    let marathon = match (marathon, &state.marathon) {
+        (Some(Ok(Ok(()))), Some(m)) => json!({"ok": true, "url": m.client.base_url().as_str()}),
+        (Some(Ok(Err(e))), _) => json!({"ok": false, "error": e.to_string()}),
+        (Some(Err(_)), _) => json!({"ok": false, "error": "no answer within 2s"}),
+        _ => json!(null),
     };
+    let leading = *state.leader.borrow();
+    let mesos = state
+        .mesos
+        .as_ref()
+        .map(|m| mesos_health(&m.status.view(), leading));
     let writes = state.writer.health();
+    let mesos_down = mesos.as_ref().is_some_and(|m| m["ok"] != true);
     let status = if etcd["ok"] != true {
         // Nothing accepted can be written.
         service::HealthStatus::Down
-    } else if marathon["ok"] != true || writes.problem.is_some() {
-        // Events still flow from callbacks; resyncs and app definitions wait. Or records
-        // were refused (each alone: the others are written).
+    } else if (marathon != json!(null) && marathon["ok"] != true)
+        || mesos_down
+        || writes.problem.is_some()
+    {
+        // Events still flow from callbacks; resyncs and app definitions wait. Or the
+        // Mesos stream is down (its records are kept as they were). Or records were
+        // refused (each alone: the others are written).
         service::HealthStatus::Degraded
     } else {
         service::HealthStatus::Ok
@@ -221,10 +270,25 @@ async fn health(state: Arc<ApiState>) -> service::Health {
         checks: json!({
             "etcd": etcd,
             "marathon": marathon,
+            "mesos": mesos,
             "writes": writes.checks,
-            "leader": *state.leader.borrow(),
+            "leader": leading,
             "source": state.source,
             "queue_depth": state.queue.depth(),
         }),
     }
+}
+
+/// The Mesos source's part of `/healthz`: a standby (not leading) does not stream, and is
+/// fine; the leader is fine while its stream is open.
+fn mesos_health(view: &MesosView, leading: bool) -> serde_json::Value {
+    json!({
+        "ok": (!leading || view.connected) && view.withheld == 0,
+        "connected": view.connected,
+        "leader": view.leader,
+        "last_event_at": view.last_event_at,
+        "last_resync_at": view.last_resync.as_ref().map(|(at, _)| at),
+        "withheld_removals": view.withheld,
+        "error": if view.connected { None } else { view.last_error.clone() },
+    })
 }

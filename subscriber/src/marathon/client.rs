@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
@@ -18,6 +17,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use registry::AppId;
 
 use super::model;
+use crate::http_client::{self, error_chain};
 
 /// The most redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
@@ -113,17 +113,6 @@ pub enum MarathonError {
     Config(String),
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
 /// A Marathon client. Cheap to clone.
 #[derive(Clone)]
 pub struct MarathonClient {
@@ -145,15 +134,9 @@ impl std::fmt::Debug for MarathonClient {
     }
 }
 
-/// Installs rustls' *ring* provider as the process default (once; later calls are no-ops).
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 impl MarathonClient {
     /// Builds a client; fails on an unparseable URL or an unreadable CA file.
     pub fn new(config: &MarathonConfig) -> Result<Self, MarathonError> {
-        install_crypto_provider();
         let mut base = Url::parse(config.url.trim())
             .map_err(|e| MarathonError::Config(format!("--marathon {:?}: {e}", config.url)))?;
         if !matches!(base.scheme(), "http" | "https") {
@@ -180,43 +163,10 @@ impl MarathonClient {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let auth = match (&config.auth_header, basic) {
-            (Some(raw), _) => Some(HeaderValue::from_str(raw.trim()).map_err(|_| {
-                MarathonError::Config("the Authorization value holds invalid characters".into())
-            })?),
-            (None, Some(userpass)) => {
-                let encoded = base64::engine::general_purpose::STANDARD.encode(userpass);
-                Some(
-                    HeaderValue::from_str(&format!("Basic {encoded}"))
-                        .map_err(|_| MarathonError::Config("bad credentials".into()))?,
-                )
-            }
-            (None, None) => None,
-        };
-        let auth = auth.map(|mut v| {
-            v.set_sensitive(true);
-            v
-        });
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .tcp_nodelay(true)
-            .user_agent(concat!("herald-subscriber/", env!("CARGO_PKG_VERSION")));
-        if let Some(ca) = &config.ca {
-            let pem = std::fs::read(ca).map_err(|e| {
-                MarathonError::Config(format!("cannot read --marathon-ca {}: {e}", ca.display()))
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                MarathonError::Config(format!("--marathon-ca {}: {e}", ca.display()))
-            })?;
-            builder = builder.tls_certs_only(certs);
-        }
-        if config.insecure {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| MarathonError::Config(error_chain(&e)))?;
+        let auth = http_client::authorization(config.auth_header.as_deref(), basic.as_deref())
+            .map_err(MarathonError::Config)?;
+        let http = http_client::build(config.ca.as_deref(), "--marathon-ca", config.insecure)
+            .map_err(MarathonError::Config)?;
         Ok(MarathonClient {
             inner: Arc::new(Inner {
                 http,
@@ -491,6 +441,7 @@ fn url_decode(s: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
     use super::*;
 
     fn client(url: &str) -> MarathonClient {

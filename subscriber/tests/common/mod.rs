@@ -84,7 +84,7 @@ pub async fn callback_subscriber(etcd: &EtcdServer, marathon: &str, extra: &[&st
 }
 
 pub fn http() -> reqwest::Client {
-    herald_subscriber::marathon::client::install_crypto_provider();
+    herald_subscriber::http_client::install_crypto_provider();
     reqwest::Client::new()
 }
 
