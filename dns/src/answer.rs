@@ -8,6 +8,9 @@ use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
 use crate::snapshot::{NameRecords, ZoneSnapshot};
 
+/// The SOA's REFRESH (seconds).
+pub const SOA_REFRESH: u32 = 60;
+
 /// Zone-wide answer settings.
 #[derive(Clone, Debug)]
 pub struct ZoneConfig {
@@ -53,7 +56,7 @@ impl ZoneConfig {
             self.mname.clone(),
             self.rname.clone(),
             serial as u32,
-            60,
+            SOA_REFRESH as i32,
             600,
             86400,
             self.negative_ttl,
@@ -172,7 +175,7 @@ impl ZoneConfig {
             // Each target once in the additional section, with its addresses.
             let mut targets = BTreeMap::new();
             for srv in &records.srv {
-                let Some(target) = zone.zone.naming.canonical_name(&srv.entry, srv.slave) else {
+                let Some(target) = srv.target_name(&zone.zone.naming) else {
                     continue;
                 };
                 let rdata = RData::SRV(SRV::new(0, 1, srv.port, target.clone()));

@@ -1,10 +1,12 @@
 //! The watch loop that feeds the index and publishes snapshots, and the staleness it
-//! reports. The only part of herald-dns that talks to etcd.
+//! reports. The only part of herald-dns that talks to etcd. Two watches feed one index:
+//! the Marathon records and the Mesos source's; the zone is published once both are
+//! loaded, and it is as fresh as the staler of the two.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use registry::{EtcdArgs, Registry, Scope, WatchEvent, WatchOptions};
+use registry::{EtcdArgs, MesosScope, MesosWatchEvent, Registry, Scope, WatchEvent, WatchOptions};
 use service::{Health, HealthStatus};
 
 use crate::handler::SharedZone;
@@ -24,6 +26,36 @@ struct StatusInner {
     revision: i64,
     last_confirmed: Option<Instant>,
     last_error: Option<String>,
+    sources: [SourceFeed; 2],
+}
+
+/// One watch's state.
+#[derive(Clone, Copy, Debug, Default)]
+struct SourceFeed {
+    loaded: bool,
+    connected: bool,
+    last_confirmed: Option<Instant>,
+}
+
+/// The two watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    Marathon = 0,
+    Mesos = 1,
+}
+
+impl StatusInner {
+    /// The zone's state from its sources': loaded and connected when both are, as fresh
+    /// as the staler one.
+    fn combine(&mut self) {
+        let [a, b] = self.sources;
+        self.loaded = a.loaded && b.loaded;
+        self.connected = a.connected && b.connected;
+        self.last_confirmed = a
+            .last_confirmed
+            .zip(b.last_confirmed)
+            .map(|(a, b)| a.min(b));
+    }
 }
 
 impl FeedStatus {
@@ -33,12 +65,21 @@ impl FeedStatus {
         }
     }
 
-    fn confirmed(&self, revision: i64) {
+    fn source(&self, source: Source, f: impl FnOnce(&mut SourceFeed)) {
         self.update(|s| {
-            s.connected = true;
+            f(&mut s.sources[source as usize]);
+            s.combine();
+        });
+    }
+
+    fn confirmed(&self, source: Source, revision: i64) {
+        self.update(|s| {
             s.revision = s.revision.max(revision);
-            s.last_confirmed = Some(Instant::now());
             s.last_error = None;
+            let feed = &mut s.sources[source as usize];
+            feed.connected = true;
+            feed.last_confirmed = Some(Instant::now());
+            s.combine();
         });
     }
 
@@ -114,53 +155,32 @@ pub async fn connect(args: &EtcdArgs, status: &FeedStatus) -> registry::Result<R
     }
 }
 
-/// Runs the feed until the watch ends: full load, then incremental updates, each
-/// published atomically to `zone` (which stays empty until the first full load).
+/// Runs the feed until a watch ends: full loads, then incremental updates, each
+/// published atomically to `zone` (which stays empty until both sources are loaded).
 pub async fn run(
     registry: Registry,
     mut index: ZoneIndex,
     zone: SharedZone,
     status: Arc<FeedStatus>,
 ) {
-    let mut watch = registry.watch(Scope::All, WatchOptions::default());
+    let mut marathon = registry.watch(Scope::All, WatchOptions::default());
+    let mut mesos = match registry.watch_mesos(MesosScope::All, WatchOptions::default()) {
+        Ok(watch) => watch,
+        Err(error) => {
+            tracing::error!(%error, "cannot watch the Mesos records");
+            return;
+        }
+    };
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
-            event = watch.next() => {
+            event = marathon.next() => {
                 let Some(event) = event else { break };
-                match event {
-                    WatchEvent::Resynced(snapshot) => {
-                        for (key, reason) in &snapshot.invalid {
-                            tracing::warn!(%key, %reason, "skipping a record that does not decode");
-                        }
-                        let revision = snapshot.revision;
-                        let tasks = snapshot.tasks.into_iter().map(|v| v.record);
-                        let apps = snapshot.apps.into_iter().map(|v| v.record);
-                        let stats = index.load(revision, tasks, apps);
-                        publish(&index, &zone, &stats);
-                        status.update(|s| s.loaded = true);
-                        status.confirmed(revision);
-                        tracing::info!(revision, families = stats.families, "index loaded");
-                    }
-                    WatchEvent::Changes { revision, changes } => {
-                        metrics::counter!(m::CHANGES).increment(changes.len() as u64);
-                        let stats = index.apply(revision, changes);
-                        publish(&index, &zone, &stats);
-                        status.confirmed(revision);
-                    }
-                    WatchEvent::Live { revision } => status.confirmed(revision),
-                    WatchEvent::Disconnected { error } => {
-                        if status.loaded() {
-                            tracing::warn!(%error, "registry unreachable; answering from the last index");
-                        } else {
-                            tracing::warn!(%error, "registry unreachable; the zone gets SERVFAIL until the first load");
-                        }
-                        status.update(|s| {
-                            s.connected = false;
-                            s.last_error = Some(error);
-                        });
-                    }
-                }
+                on_marathon(event, &mut index, &zone, &status);
+            }
+            event = mesos.next() => {
+                let Some(event) = event else { break };
+                on_mesos(event, &mut index, &zone, &status);
             }
             _ = ticker.tick() => {}
         }
@@ -175,16 +195,85 @@ pub async fn run(
     }
 }
 
-fn publish(index: &ZoneIndex, zone: &SharedZone, stats: &UpdateStats) {
+/// One event of the Marathon watch.
+fn on_marathon(event: WatchEvent, index: &mut ZoneIndex, zone: &SharedZone, status: &FeedStatus) {
+    match event {
+        WatchEvent::Resynced(snapshot) => {
+            for (key, reason) in &snapshot.invalid {
+                tracing::warn!(%key, %reason, "skipping a record that does not decode");
+            }
+            let revision = snapshot.revision;
+            let tasks = snapshot.tasks.into_iter().map(|v| v.record);
+            let apps = snapshot.apps.into_iter().map(|v| v.record);
+            let stats = index.load(revision, tasks, apps);
+            status.source(Source::Marathon, |s| s.loaded = true);
+            status.confirmed(Source::Marathon, revision);
+            publish(index, zone, status, &stats);
+            tracing::info!(
+                revision,
+                families = stats.families,
+                "Marathon records loaded"
+            );
+        }
+        WatchEvent::Changes { revision, changes } => {
+            metrics::counter!(m::CHANGES).increment(changes.len() as u64);
+            let stats = index.apply(revision, changes);
+            status.confirmed(Source::Marathon, revision);
+            publish(index, zone, status, &stats);
+        }
+        WatchEvent::Live { revision } => status.confirmed(Source::Marathon, revision),
+        WatchEvent::Disconnected { error } => disconnected(Source::Marathon, error, status),
+    }
+}
+
+/// One event of the Mesos watch.
+fn on_mesos(event: MesosWatchEvent, index: &mut ZoneIndex, zone: &SharedZone, status: &FeedStatus) {
+    match event {
+        MesosWatchEvent::Resynced(snapshot) => {
+            for (key, reason) in &snapshot.invalid {
+                tracing::warn!(%key, %reason, "skipping a Mesos record that does not decode");
+            }
+            let revision = snapshot.revision;
+            let stats = index.load_mesos(snapshot);
+            status.source(Source::Mesos, |s| s.loaded = true);
+            status.confirmed(Source::Mesos, revision);
+            publish(index, zone, status, &stats);
+            tracing::info!(revision, families = stats.families, "Mesos records loaded");
+        }
+        MesosWatchEvent::Changes { revision, changes } => {
+            metrics::counter!(m::CHANGES).increment(changes.len() as u64);
+            let stats = index.apply_mesos(revision, changes);
+            status.confirmed(Source::Mesos, revision);
+            publish(index, zone, status, &stats);
+        }
+        MesosWatchEvent::Live { revision } => status.confirmed(Source::Mesos, revision),
+        MesosWatchEvent::Disconnected { error } => disconnected(Source::Mesos, error, status),
+    }
+}
+
+fn disconnected(source: Source, error: String, status: &FeedStatus) {
+    if status.loaded() {
+        tracing::warn!(?source, %error, "registry unreachable; answering from the last index");
+    } else {
+        tracing::warn!(?source, %error, "registry unreachable; the zone gets SERVFAIL until the first load");
+    }
+    status.source(source, |s| s.connected = false);
+    status.update(|s| s.last_error = Some(error));
+}
+
+/// Publishes the index, once both sources are loaded.
+fn publish(index: &ZoneIndex, zone: &SharedZone, status: &FeedStatus, stats: &UpdateStats) {
+    for (name, raw) in &stats.new_collisions {
+        tracing::warn!(%name, ?raw, "several names map to one DNS name; their tasks are merged");
+        metrics::counter!(m::LABEL_COLLISIONS_TOTAL).increment(1);
+    }
+    if !status.loaded() {
+        return;
+    }
     let snapshot = index.snapshot();
     metrics::gauge!(m::INDEX_NAMES).set(snapshot.names.len() as f64);
     metrics::gauge!(m::INDEX_TASKS).set(index.tasks() as f64);
     metrics::gauge!(m::LABEL_COLLISIONS).set(index.collisions() as f64);
-    for (name, apps) in &stats.new_collisions {
-        let apps: Vec<&str> = apps.iter().map(|a| a.as_str()).collect();
-        tracing::warn!(%name, ?apps, "several app ids map to one DNS name; their tasks are merged");
-        metrics::counter!(m::LABEL_COLLISIONS_TOTAL).increment(1);
-    }
     zone.store(Some(snapshot));
 }
 
@@ -208,8 +297,17 @@ mod tests {
         let health = status.health();
         assert_eq!(health.status, HealthStatus::Down);
         assert_eq!(health.checks["last_error"], "connection refused");
-        status.update(|s| s.loaded = true);
-        status.confirmed(3);
+        status.source(Source::Marathon, |s| s.loaded = true);
+        status.confirmed(Source::Marathon, 3);
+        assert_eq!(
+            status.health().status,
+            HealthStatus::Down,
+            "Mesos not loaded yet"
+        );
+        status.source(Source::Mesos, |s| s.loaded = true);
+        status.confirmed(Source::Mesos, 4);
         assert_eq!(status.health().status, HealthStatus::Ok);
+        status.source(Source::Mesos, |s| s.connected = false);
+        assert_eq!(status.health().status, HealthStatus::Degraded);
     }
 }

@@ -52,12 +52,16 @@ pub fn app_label(app_id: &AppId) -> String {
 /// The legacy dotted name Mesos-DNS also registers (`web.prod`), when every part of it is
 /// a valid label; `None` when it equals the plain label or cannot be a DNS name.
 pub fn legacy_name(app_id: &AppId) -> Option<String> {
-    let raw = discovery_name(app_id);
-    let valid = !raw.is_empty()
-        && raw
-            .split('.')
-            .all(|l| !l.is_empty() && l.len() <= MAX_LABEL);
-    (valid && raw != app_label(app_id)).then_some(raw)
+    legacy_form(&discovery_name(app_id))
+}
+
+/// The raw DiscoveryInfo name Mesos-DNS also registers unsanitised (its "LEGACY" block),
+/// when every part of it is already a clean label (a query is lower-cased, so Mesos-DNS
+/// never matches anything else); `None` when it equals its sanitised label.
+pub fn legacy_form(raw: &str) -> Option<String> {
+    let clean = |l: &str| !l.is_empty() && sanitize_label(l, MAX_LABEL) == l;
+    let valid = raw.split('.').all(clean);
+    (valid && raw != sanitize_label(raw, MAX_LABEL)).then(|| raw.to_string())
 }
 
 const ZBASE32: &[u8; 32] = b"ybndrfg8ejkmcpqxot1uwisza345h769";
@@ -218,6 +222,13 @@ mod tests {
         assert_eq!(app_label(&app(&long)), "x".repeat(63));
         assert_eq!(legacy_name(&app("/prod/web")).as_deref(), Some("web.prod"));
         assert_eq!(legacy_name(&app("/web")), None);
+        assert_eq!(legacy_form("app.grp").as_deref(), Some("app.grp"));
+        assert_eq!(
+            legacy_form("App.grp"),
+            None,
+            "never matched by a lower-cased query"
+        );
+        assert_eq!(legacy_form("a..b"), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use hickory_proto::rr::{LowerName, Name};
 use registry::{Health, NetworkMode};
 
 use crate::names;
-use crate::task::{AddrSource, AppFacts, TaskEntry, ZoneTask};
+use crate::task::{AddrSource, AppFacts, Family, TaskEntry, ZoneTask};
 
 /// Where a task's A/AAAA addresses come from, tried in order (Mesos-DNS `IPSources`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -45,37 +45,103 @@ pub struct Naming {
     pub bridge_task_ips: bool,
 }
 
-/// One SRV value: a port at a task's canonical name (plain, or `.slave.` with the agent's
-/// addresses). Values are equal when their port and target name are (two tasks whose
-/// hashes collide on one agent have one name, as in Mesos-DNS).
+/// Where an SRV record points.
+#[derive(Clone, Debug)]
+pub enum SrvTarget {
+    /// A task's canonical name (plain, or `.slave.` with the agent's addresses).
+    Task {
+        /// The `.slave.` form of the target.
+        slave: bool,
+        /// The task the target names (shared by every SRV value that points at it).
+        entry: Arc<TaskEntry>,
+    },
+    /// A name of the Mesos infrastructure (`leader.mesos.`, `slave.mesos.`, a framework).
+    Host(Arc<HostTarget>),
+}
+
+/// An infrastructure SRV target: its name and the addresses the additional section
+/// carries for it (the first A and the first AAAA, as Mesos-DNS gives).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostTarget {
+    /// The target name.
+    pub name: Name,
+    /// Its first IPv4 and first IPv6 address.
+    pub glue: Box<[IpAddr]>,
+}
+
+impl HostTarget {
+    /// The target `name` with the first IPv4 and the first IPv6 address of `addresses`.
+    pub fn new(name: Name, addresses: &[IpAddr]) -> Self {
+        let v4 = addresses.iter().find(|ip| ip.is_ipv4());
+        let v6 = addresses.iter().find(|ip| ip.is_ipv6());
+        HostTarget {
+            name,
+            glue: v4.into_iter().chain(v6).copied().collect(),
+        }
+    }
+}
+
+/// One SRV value: a port at a target. Values are equal when their port and target name
+/// are (two tasks whose hashes collide on one agent have one name, as in Mesos-DNS).
 #[derive(Clone, Debug)]
 pub struct SrvValue {
     /// The port.
     pub port: u16,
-    /// The `.slave.` form of the target.
-    pub slave: bool,
-    /// The task the target names (shared by every SRV value that points at it).
-    pub entry: Arc<TaskEntry>,
+    /// The target.
+    pub target: SrvTarget,
+}
+
+/// What orders and identifies an SRV value.
+#[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum SrvKey<'a> {
+    Task((&'a Family, &'a [u8; 5], &'a str), bool),
+    Host(&'a Name),
 }
 
 impl SrvValue {
-    /// The target's addresses (for the additional section).
-    pub fn addresses(&self) -> &[IpAddr] {
-        if self.slave {
-            &self.entry.task.agent_ips
-        } else {
-            self.entry.addresses()
+    /// A port at a task's canonical name.
+    pub fn task(port: u16, slave: bool, entry: &Arc<TaskEntry>) -> Self {
+        SrvValue {
+            port,
+            target: SrvTarget::Task {
+                slave,
+                entry: entry.clone(),
+            },
         }
     }
 
-    fn key(&self) -> (u16, (&str, &[u8; 5], &str), bool) {
-        (self.port, self.entry.name_key(), self.slave)
+    /// The target's addresses (for the additional section).
+    pub fn addresses(&self) -> &[IpAddr] {
+        match &self.target {
+            SrvTarget::Task { slave: true, entry } => &entry.task.agent_ips,
+            SrvTarget::Task {
+                slave: false,
+                entry,
+            } => entry.addresses(),
+            SrvTarget::Host(host) => &host.glue,
+        }
+    }
+
+    /// The target's name, `None` when it cannot be a DNS name.
+    pub fn target_name(&self, naming: &Naming) -> Option<Name> {
+        match &self.target {
+            SrvTarget::Task { slave, entry } => naming.canonical_name(entry, *slave),
+            SrvTarget::Host(host) => Some(host.name.clone()),
+        }
+    }
+
+    fn key(&self) -> (u16, SrvKey<'_>) {
+        let target = match &self.target {
+            SrvTarget::Task { slave, entry } => SrvKey::Task(entry.name_key(), *slave),
+            SrvTarget::Host(host) => SrvKey::Host(&host.name),
+        };
+        (self.port, target)
     }
 }
 
 impl PartialEq for SrvValue {
     fn eq(&self, other: &Self) -> bool {
-        self.port == other.port && self.slave == other.slave && self.entry.same_name(&other.entry)
+        self.key() == other.key()
     }
 }
 
@@ -123,19 +189,6 @@ impl Default for Naming {
 }
 
 impl Naming {
-    /// The task names an app is published under: its label, and the legacy dotted name
-    /// when enabled.
-    pub fn task_names(&self, app_id: &registry::AppId) -> Vec<String> {
-        let mut out = vec![names::app_label(app_id)];
-        if self.legacy_names
-            && let Some(raw) = names::legacy_name(app_id)
-        {
-            out.push(raw);
-        }
-        out.retain(|n| !n.is_empty());
-        out
-    }
-
     /// True when the task should be in the answers.
     pub fn serves(&self, task: &ZoneTask, app: Option<&AppFacts>) -> bool {
         if !task.running {
@@ -148,7 +201,7 @@ impl Naming {
     /// Where the task's A/AAAA addresses come from, by IP source: the first source that
     /// has any. A bridge-mode task's own addresses are skipped unless `bridge_task_ips`.
     pub fn address_source(&self, task: &ZoneTask, app: Option<&AppFacts>) -> AddrSource {
-        let bridged = app.is_some_and(|a| a.networking == NetworkMode::Bridge);
+        let bridged = task.agent_ports || app.is_some_and(|a| a.networking == NetworkMode::Bridge);
         for source in &self.ip_sources {
             let (kind, ips) = match source {
                 IpSource::Netinfo | IpSource::Mesos | IpSource::Docker
@@ -168,27 +221,49 @@ impl Naming {
         AddrSource::Nothing
     }
 
-    /// `<label>.<framework>.<domain>.` (or with `.slave.` before the domain).
+    /// The task names a Marathon app is published under: its label, and the legacy dotted
+    /// name when enabled.
+    pub fn task_names(&self, app_id: &registry::AppId) -> Vec<String> {
+        let group = crate::groups::Group::App(app_id.clone());
+        let framework: Arc<str> = self.framework.as_str().into();
+        let families = group.families(&framework, self.legacy_names);
+        families.into_iter().map(|f| f.name.into()).collect()
+    }
+
+    /// `<label>.<framework>.<domain>.` for Marathon's framework (or with `.slave.` before
+    /// the domain).
     pub fn name(&self, label: &str, slave: bool) -> Option<Name> {
+        self.name_in(label, &self.framework, slave)
+    }
+
+    /// `<label>.<framework>.<domain>.` (or with `.slave.` before the domain).
+    pub fn name_in(&self, label: &str, framework: &str, slave: bool) -> Option<Name> {
         let mid = if slave { ".slave." } else { "." };
-        let text = format!("{label}.{}{mid}{}", self.framework, self.domain);
-        let name = Name::from_ascii(&text).ok()?;
+        self.absolute(&format!("{label}.{framework}{mid}"))
+    }
+
+    /// `<relative><domain>.`, where `relative` is empty or ends in a dot; `None` when it
+    /// cannot be a DNS name.
+    pub fn absolute(&self, relative: &str) -> Option<Name> {
+        let name = Name::from_ascii(format!("{relative}{}", self.domain)).ok()?;
         name.is_fqdn().then_some(name)
     }
 
     /// The canonical name of a served task (plain or `.slave.`), `None` when it cannot be a
     /// DNS name.
     pub fn canonical_name(&self, entry: &TaskEntry, slave: bool) -> Option<Name> {
-        self.name(&entry.canonical_label(), slave)
+        self.name_in(&entry.canonical_label(), &entry.family.framework, slave)
     }
 
     /// The (name, value) pairs a served task adds to its family's shared names: `T` and
     /// `T.slave` addresses, and the SRV names (those whose target has addresses). Its own
     /// canonical names and its PTRs are not stored: the snapshot answers them from the
-    /// task itself.
+    /// task itself. Host ports have SRV records under `.slave.` names; a task without
+    /// DiscoveryInfo (only Mesos tasks of other frameworks) has them under the plain names
+    /// too, still pointing at the `.slave.` target (Mesos-DNS §1.3).
     pub fn family_values(&self, entry: &Arc<TaskEntry>) -> Vec<(LowerName, Value)> {
         let mut out = Vec::new();
-        let t = &*entry.family;
+        let (t, framework) = (&*entry.family.name, &*entry.family.framework);
         let task = &entry.task;
         if self.canonical_name(entry, false).is_none() || self.canonical_name(entry, true).is_none()
         {
@@ -196,7 +271,7 @@ impl Naming {
         }
         let srv = names::srv_label(t);
         let mut push = |label: &str, slave: bool, value: Value| {
-            if let Some(name) = self.name(label, slave) {
+            if let Some(name) = self.name_in(label, framework, slave) {
                 out.push((LowerName::new(&name), value));
             }
         };
@@ -212,11 +287,7 @@ impl Naming {
             (!entry.addresses().is_empty(), !task.agent_ips.is_empty());
         for port in &task.ports {
             if let Some(number) = port.discovery.filter(|_| plain_target) {
-                let value = Value::Srv(SrvValue {
-                    port: number,
-                    slave: false,
-                    entry: entry.clone(),
-                });
+                let value = Value::Srv(SrvValue::task(number, false, entry));
                 let protocols = [(port.tcp, "_tcp"), (port.udp, "_udp")];
                 for (_, proto) in protocols.iter().filter(|(on, _)| *on) {
                     push(&format!("{srv}.{proto}"), false, value.clone());
@@ -226,13 +297,12 @@ impl Naming {
                 }
             }
             if let Some(host_port) = port.host.filter(|_| slave_target) {
-                let value = Value::Srv(SrvValue {
-                    port: host_port,
-                    slave: true,
-                    entry: entry.clone(),
-                });
+                let value = Value::Srv(SrvValue::task(host_port, true, entry));
                 for proto in ["_tcp", "_udp"] {
                     push(&format!("{srv}.{proto}"), true, value.clone());
+                    if !task.discovery_info {
+                        push(&format!("{srv}.{proto}"), false, value.clone());
+                    }
                 }
             }
         }
@@ -288,7 +358,10 @@ mod tests {
         let naming = Naming::default();
         let task = ZoneTask::new(record, &mut Interner::default());
         let entry = Arc::new(TaskEntry {
-            family: "web".into(),
+            family: Arc::new(Family {
+                name: "web".into(),
+                framework: "marathon".into(),
+            }),
             source: naming.address_source(&task, None),
             task: Arc::new(task),
         });
@@ -298,7 +371,11 @@ mod tests {
             .map(|(name, value)| {
                 let value = match value {
                     Value::Addr(ip) => ip.to_string(),
-                    Value::Srv(srv) => format!("{} slave={}", srv.port, srv.slave),
+                    Value::Srv(SrvValue {
+                        port,
+                        target: SrvTarget::Task { slave, .. },
+                    }) => format!("{port} slave={slave}"),
+                    Value::Srv(_) => unreachable!("tasks point at tasks"),
                 };
                 (name.to_string(), value)
             })

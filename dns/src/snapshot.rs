@@ -80,57 +80,13 @@ pub type NameTable = ShardedMap<Arc<LowerName>, Arc<NameRecords>>;
 /// Served tasks by some key (a canonical-label hash, an address).
 pub type EntryTable<K> = ShardedMap<K, Box<[Arc<TaskEntry>]>>;
 
-/// The naming settings, with the two suffixes canonical names end in.
+/// The naming settings, with the domain names end in.
 #[derive(Debug)]
 pub struct ZoneNames {
     /// The naming settings.
     pub naming: Naming,
-    /// `<framework>.<domain>.`
-    plain: Option<LowerName>,
-    /// `<framework>.slave.<domain>.`
-    slave: Option<LowerName>,
-}
-
-impl ZoneNames {
-    /// The suffixes of `naming`.
-    pub fn new(naming: Naming) -> Self {
-        let suffix = |slave| {
-            naming
-                .name("x", slave)
-                .map(|n| LowerName::new(&n.base_name()))
-        };
-        ZoneNames {
-            plain: suffix(false),
-            slave: suffix(true),
-            naming,
-        }
-    }
-
-    /// The canonical label a name under either suffix would have, and whether it is the
-    /// `.slave.` form.
-    fn canonical_part(&self, name: &LowerName) -> Option<(String, bool)> {
-        for (suffix, slave) in [(&self.plain, false), (&self.slave, true)] {
-            let Some(suffix) = suffix else { continue };
-            if !suffix.zone_of(name) || name.num_labels() <= suffix.num_labels() {
-                continue;
-            }
-            let keep = usize::from(name.num_labels() - suffix.num_labels());
-            // A canonical label ends in `-<hash>`: names without a dash before the suffix
-            // (most stored names, `web.marathon.mesos`) are not canonical.
-            if !name.iter().nth(keep - 1)?.contains(&b'-') {
-                return None;
-            }
-            let mut label = String::new();
-            for (i, part) in name.iter().take(keep).enumerate() {
-                if i > 0 {
-                    label.push('.');
-                }
-                label.push_str(std::str::from_utf8(part).ok()?);
-            }
-            return Some((label, slave));
-        }
-        None
-    }
+    /// The domain, lower-case.
+    domain: LowerName,
 }
 
 impl Default for ZoneNames {
@@ -139,7 +95,39 @@ impl Default for ZoneNames {
     }
 }
 
-/// The key under which a task's canonical label is found.
+impl ZoneNames {
+    /// The zone of `naming`.
+    pub fn new(naming: Naming) -> Self {
+        ZoneNames {
+            domain: LowerName::new(&naming.domain),
+            naming,
+        }
+    }
+
+    /// The text of `name` relative to the domain (`web-4dfjd-s3.marathon`), when it may be
+    /// a task's canonical name: a canonical label ends in `-<hash>-<agent>`, so names
+    /// without a dash (most stored names, `web.marathon.mesos`) are not.
+    fn relative(&self, name: &LowerName) -> Option<String> {
+        if !self.domain.zone_of(name) || name.num_labels() <= self.domain.num_labels() {
+            return None;
+        }
+        let keep = usize::from(name.num_labels() - self.domain.num_labels());
+        if !name.iter().take(keep).any(|label| label.contains(&b'-')) {
+            return None;
+        }
+        let mut text = String::new();
+        for (i, part) in name.iter().take(keep).enumerate() {
+            if i > 0 {
+                text.push('.');
+            }
+            text.push_str(std::str::from_utf8(part).ok()?);
+        }
+        Some(text)
+    }
+}
+
+/// The key under which a task is found by its canonical name relative to the domain
+/// ([`TaskEntry::canonical_relative`]).
 pub fn canonical_key(label: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
     label.hash(&mut hasher);
@@ -157,7 +145,7 @@ pub struct ZoneSnapshot {
     pub names: NameTable,
     /// Empty non-terminals (ancestors of published names): they exist, with no records.
     pub empty_non_terminals: imbl::HashMap<LowerName, u32>,
-    /// [`canonical_key`] of a canonical label -> the served tasks with that label hash.
+    /// [`canonical_key`] of a canonical name -> the served tasks with that key.
     pub canonical: EntryTable<u64>,
     /// A served address -> the tasks it belongs to (their PTRs).
     pub reverse: EntryTable<IpAddr>,
@@ -191,21 +179,28 @@ impl ZoneSnapshot {
         self.canonical.iter().flat_map(|(_, list)| list.iter())
     }
 
+    /// A task's canonical name, `C.F.D` (its addresses) or `C.F.slave.D` (its agent's).
     fn canonical_records(&self, name: &LowerName) -> Option<NameRecords> {
-        let (label, slave) = self.zone.canonical_part(name)?;
-        let entries = self.canonical.get(&canonical_key(&label))?;
-        let values: Vec<Value> = entries
-            .iter()
-            .filter(|e| e.canonical_label() == label)
-            .flat_map(|e| {
+        let relative = self.zone.relative(name)?;
+        let slave = relative.strip_suffix(".slave");
+        let forms = [Some((relative.as_str(), false)), slave.map(|r| (r, true))];
+        let mut values: Vec<Value> = Vec::new();
+        for (relative, slave) in forms.into_iter().flatten() {
+            let Some(entries) = self.canonical.get(&canonical_key(relative)) else {
+                continue;
+            };
+            for entry in entries.iter() {
+                if entry.canonical_relative() != relative {
+                    continue;
+                }
                 let ips = if slave {
-                    &e.task.agent_ips[..]
+                    &entry.task.agent_ips[..]
                 } else {
-                    e.addresses()
+                    entry.addresses()
                 };
-                ips.iter().map(|ip| Value::Addr(*ip))
-            })
-            .collect();
+                values.extend(ips.iter().map(|ip| Value::Addr(*ip)));
+            }
+        }
         let records = NameRecords::from_values(values.iter());
         (!records.is_empty()).then_some(records)
     }

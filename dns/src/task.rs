@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use registry::{AppRecord, Health, NetworkMode, Protocol, TaskRecord};
+use registry::{AppRecord, Health, MesosTaskRecord, NetworkMode, Protocol, TaskRecord};
 
 use crate::{addresses, names};
 
@@ -23,6 +23,17 @@ pub struct ZonePort {
     pub discovery: Option<u16>,
     /// The host port.
     pub host: Option<u16>,
+}
+
+/// Where a task's agent addresses come from when its record does not carry them: the Mesos
+/// agent record with this id (Mesos tasks), or with this host name (a Marathon task whose
+/// record has no agent IPs).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AgentRef {
+    /// The agent with this id.
+    Id(Arc<str>),
+    /// The agent with this host name.
+    Host(Arc<str>),
 }
 
 /// A task as the zone keeps it.
@@ -44,6 +55,15 @@ pub struct ZoneTask {
     pub agent_ips: Box<[IpAddr]>,
     /// The ports.
     pub ports: Box<[ZonePort]>,
+    /// The task has DiscoveryInfo (every Marathon task does): its host ports then have SRV
+    /// records only under `.slave.` names (Mesos-DNS §1.3).
+    pub discovery_info: bool,
+    /// Its ports are its agent's (Marathon bridge or host networking, a Mesos
+    /// DiscoveryInfo port labelled `network-scope: host`): its own addresses are then
+    /// served only with `--bridge-task-ips`.
+    pub agent_ports: bool,
+    /// Where `agent_ips` come from when the record does not carry them.
+    pub agent: Option<AgentRef>,
 }
 
 impl ZoneTask {
@@ -51,8 +71,6 @@ impl ZoneTask {
     /// client can use are left out here, the one place where a record's addresses enter
     /// the zone.
     pub fn new(record: &TaskRecord, strings: &mut Interner) -> Self {
-        let mut hash = [0u8; 5];
-        hash.copy_from_slice(&names::task_hash(&record.task_id).as_bytes()[..5]);
         let suffix = record
             .agent_id
             .as_deref()
@@ -62,12 +80,7 @@ impl ZoneTask {
             .ports
             .iter()
             .map(|p| ZonePort {
-                name: p
-                    .name
-                    .as_deref()
-                    .map(|n| names::sanitize_label(n, names::MAX_LABEL - 1))
-                    .filter(|n| !n.is_empty())
-                    .map(|n| strings.get(&n)),
+                name: port_label(p.name.as_deref(), strings),
                 tcp: p.protocols.contains(&Protocol::Tcp),
                 udp: p.protocols.contains(&Protocol::Udp),
                 discovery: p.discovery_port(),
@@ -84,15 +97,76 @@ impl ZoneTask {
                 "a task record holds addresses no client can use; they are not served"
             );
         }
+        // Without agent IPs, the Mesos agent of that host name gives them (the index
+        // resolves `agent`).
+        let agent = (agent_ips.is_empty() && !record.host.is_empty())
+            .then(|| AgentRef::Host(strings.get(&record.host)));
         ZoneTask {
             task_id: record.task_id.as_str().into(),
-            hash,
+            hash: hash_of(&record.task_id),
             agent_suffix: strings.get(&suffix),
             running: record.state.is_running(),
             health: record.health,
             task_ips,
             agent_ips,
             ports,
+            discovery_info: true,
+            agent_ports: false,
+            agent,
+        }
+    }
+
+    /// The compact form of a Mesos task of any framework. Its agent addresses are not in
+    /// the record: they come from its agent's record (`agent`), which the index resolves.
+    /// DiscoveryInfo ports become SRV ports; the host ports of its resources become
+    /// `.slave.` SRV ports (for both protocols, as Mesos-DNS does).
+    pub fn from_mesos(record: &MesosTaskRecord, strings: &mut Interner) -> Self {
+        let mut ports: Vec<ZonePort> = record
+            .ports
+            .iter()
+            .map(|p| ZonePort {
+                name: port_label(p.name.as_deref(), strings),
+                tcp: p.protocols.is_empty() || p.protocols.contains(&Protocol::Tcp),
+                udp: p.protocols.contains(&Protocol::Udp),
+                discovery: Some(p.number),
+                host: None,
+            })
+            .collect();
+        ports.extend(record.host_ports.iter().map(|&port| ZonePort {
+            name: None,
+            tcp: true,
+            udp: true,
+            discovery: None,
+            host: Some(port),
+        }));
+        let (task_ips, dropped) = addresses::usable_only(&record.task_ips);
+        if dropped > 0 {
+            tracing::warn!(
+                task = %record.task_id,
+                task_ips = ?record.task_ips,
+                "a Mesos task record holds addresses no client can use; they are not served"
+            );
+        }
+        let agent_ports = record
+            .ports
+            .iter()
+            .any(|p| p.labels.get("network-scope").is_some_and(|s| s == "host"));
+        let suffix = record.agent_id.as_deref().map(names::agent_suffix);
+        ZoneTask {
+            task_id: record.task_id.as_str().into(),
+            hash: hash_of(&record.task_id),
+            agent_suffix: strings.get(suffix.as_deref().unwrap_or_default()),
+            running: record.state.is_running(),
+            health: record.health,
+            task_ips,
+            agent_ips: Box::default(),
+            ports: ports.into(),
+            discovery_info: record.discovery_name.is_some() || !record.ports.is_empty(),
+            agent_ports,
+            agent: record
+                .agent_id
+                .as_deref()
+                .map(|id| AgentRef::Id(strings.get(id))),
         }
     }
 
@@ -101,6 +175,20 @@ impl ZoneTask {
         // Always ASCII: built from the zbase32 alphabet.
         std::str::from_utf8(&self.hash).unwrap_or("")
     }
+}
+
+/// Mesos-DNS's hash of a task id, as bytes.
+fn hash_of(task_id: &str) -> [u8; 5] {
+    let mut hash = [0u8; 5];
+    hash.copy_from_slice(&names::task_hash(task_id).as_bytes()[..5]);
+    hash
+}
+
+/// A port's name as an SRV label part (sanitised, at most 62 octets), shared.
+fn port_label(name: Option<&str>, strings: &mut Interner) -> Option<Arc<str>> {
+    name.map(|n| names::sanitize_label(n, names::MAX_LABEL - 1))
+        .filter(|n| !n.is_empty())
+        .map(|n| strings.get(&n))
 }
 
 /// What DNS needs of an app record.
@@ -132,12 +220,34 @@ pub enum AddrSource {
     Nothing,
 }
 
-/// A served task under one task name `T` (its family): what a canonical name, a PTR or an
-/// SRV target is made from.
+/// A family of names: a task name `T` under a framework label `F` (`web` under
+/// `marathon`). Everything a family publishes depends only on the tasks named `T` in
+/// frameworks labelled `F`, whichever source (Marathon or Mesos) they come from.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Family {
+    /// The task name `T` (a label, or a legacy dotted name).
+    pub name: Box<str>,
+    /// The framework part `F` (may hold dots).
+    pub framework: Arc<str>,
+}
+
+impl Family {
+    /// The pseudo-family that owns the Mesos infrastructure names (`leader`, `master`,
+    /// `slave`, frameworks): no task name is empty.
+    pub fn infrastructure() -> Family {
+        Family {
+            name: "".into(),
+            framework: "".into(),
+        }
+    }
+}
+
+/// A served task under one family: what a canonical name, a PTR or an SRV target is made
+/// from.
 #[derive(Clone, Debug)]
 pub struct TaskEntry {
-    /// The task name `T`.
-    pub family: Arc<str>,
+    /// The task name `T` and its framework `F`.
+    pub family: Arc<Family>,
     /// The task.
     pub task: Arc<ZoneTask>,
     /// Where its A/AAAA addresses come from.
@@ -156,18 +266,21 @@ impl TaskEntry {
 
     /// The canonical label `T-<hash>-<agent suffix>` (may hold dots for a legacy `T`).
     pub fn canonical_label(&self) -> String {
-        names::canonical_from_parts(&self.family, self.task.hash_str(), &self.task.agent_suffix)
+        names::canonical_from_parts(
+            &self.family.name,
+            self.task.hash_str(),
+            &self.task.agent_suffix,
+        )
     }
 
-    /// True when both entries render to the same canonical label.
-    pub(crate) fn same_name(&self, other: &Self) -> bool {
-        self.family == other.family
-            && self.task.hash == other.task.hash
-            && self.task.agent_suffix == other.task.agent_suffix
+    /// The canonical name relative to the domain, `C.F`: what the snapshot finds the
+    /// task by.
+    pub fn canonical_relative(&self) -> String {
+        format!("{}.{}", self.canonical_label(), self.family.framework)
     }
 
-    /// The fields `same_name` compares, for ordering.
-    pub(crate) fn name_key(&self) -> (&str, &[u8; 5], &str) {
+    /// The fields that make its canonical name: SRV values with equal keys have one target.
+    pub(crate) fn name_key(&self) -> (&Family, &[u8; 5], &str) {
         (&self.family, &self.task.hash, &self.task.agent_suffix)
     }
 }
@@ -230,7 +343,10 @@ mod tests {
         assert_eq!((port.discovery, port.host), (Some(80), None));
         assert!(a.running);
         let entry = TaskEntry {
-            family: "web".into(),
+            family: Arc::new(Family {
+                name: "web".into(),
+                framework: "marathon".into(),
+            }),
             task: Arc::new(a),
             source: AddrSource::Agent,
         };

@@ -1,28 +1,40 @@
-//! The zone index: registry records in, a published [`ZoneSnapshot`] out.
+//! The zone index: registry records in (Marathon's and the Mesos source's), a published
+//! [`ZoneSnapshot`] out.
 //!
-//! Names are grouped in *families*, one per task name `T` (an app label, or a legacy
-//! dotted name): everything a family publishes depends only on the apps mapped to `T` and
-//! their tasks. A change rebuilds only the families of the apps it touches, and the
-//! snapshot's tables are copy-on-write shards, so publishing an update copies only the
-//! shards it touched.
+//! Tasks are kept in [`Group`]s (a Marathon app; the Mesos tasks of one framework with one
+//! DNS name), and names in *families*, one per task name `T` under a framework label `F`
+//! ([`Family`]): everything a family publishes depends only on its groups' tasks, so a
+//! change rebuilds only the families of the groups it touches. A Marathon app and Mesos
+//! tasks with the same name and framework share a family: their names answer the union.
+//! The infrastructure names (`leader`, `master`, `slave`, frameworks) are one more family,
+//! rebuilt whole when a master, agent or framework changes. The snapshot's tables are
+//! copy-on-write shards, so publishing an update copies only the shards it touched
+//! (`publish`).
 //!
 //! Memory matters here (a node may serve 50,000 tasks): tasks are kept in their compact
 //! form ([`ZoneTask`]), once, and shared by every table that points at them; only the
 //! names an app's tasks share are stored (see [`crate::snapshot`]); every stored name is
 //! allocated once and shared by the table, its owners and its family.
 
+mod publish;
+#[cfg(test)]
+mod tests;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use hickory_proto::rr::LowerName;
-use registry::{AppId, AppRecord, Change, TaskRecord};
+use registry::{AppId, AppRecord, Change, MesosChange, MesosSnapshot, TaskRecord};
 
+use crate::groups::{Group, MesosGroup};
+use crate::mesos::{Cluster, infra};
 use crate::served::{Naming, Value};
-use crate::snapshot::{EntryTable, NameRecords, ZoneNames, ZoneSnapshot, canonical_key};
-use crate::task::{AppFacts, Interner, TaskEntry, ZoneTask};
+use crate::snapshot::{ZoneNames, ZoneSnapshot};
+use crate::task::{AgentRef, AppFacts, Family, Interner, TaskEntry, ZoneTask};
+use publish::{Owners, Published};
 
-/// A task in its app's set, found by its id.
+/// A task in its group's set, found by its id.
 #[derive(Clone, Debug)]
 struct ById(Arc<ZoneTask>);
 
@@ -46,34 +58,26 @@ impl std::borrow::Borrow<str> for ById {
     }
 }
 
-/// The families contributing to one name. Almost every name has exactly one (only
-/// colliding labels share names); its values are then the published answer set itself,
-/// so only shared names keep each family's values apart.
-#[derive(Debug)]
-enum Owners {
-    One(Arc<str>),
-    Many(Vec<(Arc<str>, Box<[Value]>)>),
-}
-
-/// What one family currently publishes, so that a rebuild can take it back.
-#[derive(Debug, Default)]
-struct Published {
-    names: Box<[Arc<LowerName>]>,
-    entries: Box<[Arc<TaskEntry>]>,
-}
-
 /// The writer side: owns the records and keeps the snapshot up to date.
 pub struct ZoneIndex {
     zone: Arc<ZoneNames>,
     apex: LowerName,
     strings: Interner,
     apps: HashMap<AppId, AppFacts>,
-    tasks: HashMap<AppId, HashSet<ById>>,
+    groups: HashMap<Group, HashSet<ById>>,
     task_count: usize,
-    /// Task name `T` -> the apps mapped to it (more than one is a collision).
-    families: HashMap<String, BTreeSet<AppId>>,
-    /// Task name `T` -> what its family currently publishes.
-    published: HashMap<Arc<str>, Published>,
+    /// Mesos framework id -> task id -> its group's name (a removal names only the ids).
+    mesos_tasks: HashMap<Arc<str>, HashMap<Box<str>, MesosGroup>>,
+    /// Masters, leader, agents and frameworks of the Mesos source.
+    cluster: Cluster,
+    /// Groups with tasks that borrow an agent's addresses, with how many tasks do.
+    agent_users: HashMap<AgentRef, HashMap<Group, u32>>,
+    /// Family -> the groups published under it (several raw names: a collision).
+    families: HashMap<Family, BTreeSet<Group>>,
+    /// Group -> the families it is published under now.
+    placed: HashMap<Group, Box<[Family]>>,
+    /// Family -> what it currently publishes.
+    published: HashMap<Arc<Family>, Published>,
     /// Name -> the families that contribute to it, with their values.
     owners: HashMap<Arc<LowerName>, Owners>,
     snapshot: ZoneSnapshot,
@@ -84,8 +88,16 @@ pub struct ZoneIndex {
 pub struct UpdateStats {
     /// Families rebuilt.
     pub families: usize,
-    /// Task names that newly map to more than one app id (collisions).
-    pub new_collisions: Vec<(String, Vec<AppId>)>,
+    /// Task names that newly map to more than one raw name (collisions), with the raw
+    /// names (app ids, Mesos DNS names).
+    pub new_collisions: Vec<(String, Vec<String>)>,
+}
+
+/// What a batch of changes touched.
+#[derive(Default)]
+struct Touched {
+    groups: BTreeSet<Group>,
+    infrastructure: bool,
 }
 
 impl ZoneIndex {
@@ -102,9 +114,13 @@ impl ZoneIndex {
             apex,
             strings: Interner::default(),
             apps: HashMap::new(),
-            tasks: HashMap::new(),
+            groups: HashMap::new(),
             task_count: 0,
+            mesos_tasks: HashMap::new(),
+            cluster: Cluster::default(),
+            agent_users: HashMap::new(),
             families: HashMap::new(),
+            placed: HashMap::new(),
             published: HashMap::new(),
             owners: HashMap::new(),
         }
@@ -119,106 +135,321 @@ impl ZoneIndex {
         Arc::new(self.snapshot.clone())
     }
 
-    /// Number of task names that map to more than one app id.
+    /// Number of task names that map to more than one raw name.
     pub fn collisions(&self) -> usize {
-        self.families.values().filter(|a| a.len() > 1).count()
+        self.families
+            .values()
+            .filter(|groups| collides(groups))
+            .count()
     }
 
-    /// Number of known tasks (served or not).
+    /// Number of known tasks (served or not), of both sources.
     pub fn tasks(&self) -> usize {
         self.task_count
     }
 
-    /// Replaces everything with a full listing.
+    /// Replaces the Marathon source's records with a full listing (the Mesos source's
+    /// stay).
     pub fn load(
         &mut self,
         revision: i64,
         tasks: impl IntoIterator<Item = TaskRecord>,
         apps: impl IntoIterator<Item = AppRecord>,
     ) -> UpdateStats {
-        let naming = self.naming().clone();
-        *self = ZoneIndex::new(naming);
-        let mut changes: Vec<Change> = apps.into_iter().map(Change::App).collect();
+        let mut changes: Vec<Change> = Vec::new();
+        for (group, tasks) in &self.groups {
+            if let Group::App(app_id) = group {
+                changes.extend(tasks.iter().map(|ById(t)| Change::TaskRemoved {
+                    app_id: app_id.clone(),
+                    task_id: t.task_id.to_string(),
+                }));
+            }
+        }
+        changes.extend(self.apps.keys().map(|app_id| Change::AppRemoved {
+            app_id: app_id.clone(),
+        }));
+        changes.extend(apps.into_iter().map(Change::App));
         changes.extend(tasks.into_iter().map(Change::Task));
         self.apply(revision, changes)
     }
 
-    /// Applies changes (idempotent: removals of unknown records are no-ops) and rebuilds
-    /// the families they touch.
+    /// Replaces the Mesos source's records with a full listing (the Marathon source's
+    /// stay).
+    pub fn load_mesos(&mut self, snapshot: MesosSnapshot) -> UpdateStats {
+        let mut changes = self.cluster.removals();
+        for (framework_id, tasks) in &self.mesos_tasks {
+            changes.extend(tasks.keys().map(|task_id| MesosChange::TaskRemoved {
+                framework_id: framework_id.to_string(),
+                task_id: task_id.to_string(),
+            }));
+        }
+        changes.extend(snapshot.leader.map(|v| MesosChange::Leader(v.record)));
+        let masters = snapshot.masters.into_iter().map(|v| v.record);
+        changes.extend(masters.map(MesosChange::Master));
+        let agents = snapshot.agents.into_iter().map(|v| v.record);
+        changes.extend(agents.map(MesosChange::Agent));
+        let frameworks = snapshot.frameworks.into_iter().map(|v| v.record);
+        changes.extend(frameworks.map(MesosChange::Framework));
+        let tasks = snapshot.tasks.into_iter().map(|v| v.record);
+        changes.extend(tasks.map(MesosChange::Task));
+        self.apply_mesos(snapshot.revision, changes)
+    }
+
+    /// Applies Marathon changes (idempotent: removals of unknown records are no-ops) and
+    /// rebuilds the families they touch.
     pub fn apply(&mut self, revision: i64, changes: Vec<Change>) -> UpdateStats {
-        let mut touched: BTreeSet<AppId> = BTreeSet::new();
+        let mut touched = Touched::default();
         for change in changes {
             match change {
                 Change::Task(record) => {
-                    let task = ById(Arc::new(ZoneTask::new(&record, &mut self.strings)));
-                    let tasks = self.tasks.entry(record.app_id.clone()).or_default();
-                    if tasks.replace(task).is_none() {
-                        self.task_count += 1;
-                    }
-                    touched.insert(record.app_id);
+                    let task = ZoneTask::new(&record, &mut self.strings);
+                    let group = Group::App(record.app_id);
+                    self.insert_task(&group, task);
+                    touched.groups.insert(group);
                 }
                 Change::TaskRemoved { app_id, task_id } => {
-                    if let Some(tasks) = self.tasks.get_mut(&app_id) {
-                        if tasks.remove(task_id.as_str()) {
-                            self.task_count -= 1;
-                        }
-                        if tasks.is_empty() {
-                            self.tasks.remove(&app_id);
-                        }
-                    }
-                    touched.insert(app_id);
+                    let group = Group::App(app_id);
+                    self.remove_task(&group, &task_id);
+                    touched.groups.insert(group);
                 }
                 Change::App(app) => {
                     self.apps.insert(app.app_id.clone(), AppFacts::from(&app));
-                    touched.insert(app.app_id);
+                    touched.groups.insert(Group::App(app.app_id));
                 }
                 Change::AppRemoved { app_id } => {
                     self.apps.remove(&app_id);
-                    touched.insert(app_id);
+                    touched.groups.insert(Group::App(app_id));
                 }
             }
         }
-        let mut stats = UpdateStats::default();
-        let mut rebuild: BTreeSet<String> = BTreeSet::new();
-        for app_id in &touched {
-            let known = self.apps.contains_key(app_id) || self.tasks.contains_key(app_id);
-            for t in self.naming().task_names(app_id) {
-                let members = self.families.entry(t.clone()).or_default();
-                let added = if known {
-                    members.insert(app_id.clone())
-                } else {
-                    members.remove(app_id);
-                    false
+        self.settle(revision, touched)
+    }
+
+    /// Applies Mesos changes (idempotent, like [`ZoneIndex::apply`]) and rebuilds what
+    /// they touch: the families of the tasks' groups, the groups that borrow a changed
+    /// agent's addresses or sit in a renamed framework, and the infrastructure names.
+    pub fn apply_mesos(&mut self, revision: i64, changes: Vec<MesosChange>) -> UpdateStats {
+        let mut touched = Touched::default();
+        for change in changes {
+            match change {
+                MesosChange::Task(record) => {
+                    let group = MesosGroup::of(&record, &mut self.strings);
+                    let framework = group.framework_id.clone();
+                    if self
+                        .cluster
+                        .note_task_framework(&framework, record.framework_name.as_deref())
+                    {
+                        self.touch_framework(&framework, &mut touched);
+                    }
+                    // A task whose DNS name changed leaves its old group.
+                    if let Some(old) = self.forget_mesos_task(&framework, &record.task_id)
+                        && old != group
+                    {
+                        let old = Group::Mesos(old);
+                        self.remove_task(&old, &record.task_id);
+                        touched.groups.insert(old);
+                    }
+                    let task = ZoneTask::from_mesos(&record, &mut self.strings);
+                    self.mesos_tasks
+                        .entry(framework)
+                        .or_default()
+                        .insert(record.task_id.as_str().into(), group.clone());
+                    let group = Group::Mesos(group);
+                    self.insert_task(&group, task);
+                    touched.groups.insert(group);
+                }
+                MesosChange::TaskRemoved {
+                    framework_id,
+                    task_id,
+                } => {
+                    if let Some(group) = self.forget_mesos_task(&framework_id, &task_id) {
+                        let group = Group::Mesos(group);
+                        self.remove_task(&group, &task_id);
+                        touched.groups.insert(group);
+                    }
+                }
+                other => {
+                    let Some(effect) = self.cluster.apply(other) else {
+                        continue;
+                    };
+                    touched.infrastructure |= effect.infrastructure;
+                    for agent in &effect.agents {
+                        self.refresh_agent(agent, &mut touched);
+                    }
+                    if let Some(framework) = effect.framework {
+                        self.touch_framework(&framework, &mut touched);
+                    }
+                }
+            }
+        }
+        self.settle(revision, touched)
+    }
+
+    /// Removes a Mesos task from the id table; returns its group.
+    fn forget_mesos_task(&mut self, framework_id: &str, task_id: &str) -> Option<MesosGroup> {
+        let tasks = self.mesos_tasks.get_mut(framework_id)?;
+        let group = tasks.remove(task_id);
+        if tasks.is_empty() {
+            self.mesos_tasks.remove(framework_id);
+        }
+        group
+    }
+
+    /// Marks every group of a framework for a rebuild (its label may have changed).
+    fn touch_framework(&self, framework_id: &str, touched: &mut Touched) {
+        let groups = self.mesos_tasks.get(framework_id).into_iter().flatten();
+        touched
+            .groups
+            .extend(groups.map(|(_, group)| Group::Mesos(group.clone())));
+    }
+
+    /// Stores a task in its group, its agent addresses resolved when it borrows them.
+    fn insert_task(&mut self, group: &Group, mut task: ZoneTask) {
+        if let Some(agent) = &task.agent {
+            task.agent_ips = self.cluster.agent_ips(agent);
+            *self
+                .agent_users
+                .entry(agent.clone())
+                .or_default()
+                .entry(group.clone())
+                .or_default() += 1;
+        }
+        let tasks = self.groups.entry(group.clone()).or_default();
+        match tasks.replace(ById(Arc::new(task))) {
+            Some(ById(old)) => self.release_agent(group, &old),
+            None => self.task_count += 1,
+        }
+    }
+
+    /// Removes a task from its group (a no-op when it is not there).
+    fn remove_task(&mut self, group: &Group, task_id: &str) {
+        let Some(tasks) = self.groups.get_mut(group) else {
+            return;
+        };
+        let Some(ById(old)) = tasks.take(task_id) else {
+            return;
+        };
+        if tasks.is_empty() {
+            self.groups.remove(group);
+        }
+        self.task_count -= 1;
+        self.release_agent(group, &old);
+    }
+
+    /// Drops the count of `task`'s agent reference.
+    fn release_agent(&mut self, group: &Group, task: &ZoneTask) {
+        let Some(agent) = &task.agent else { return };
+        let Some(users) = self.agent_users.get_mut(agent) else {
+            return;
+        };
+        if let Some(count) = users.get_mut(group) {
+            *count -= 1;
+            if *count == 0 {
+                users.remove(group);
+            }
+        }
+        if users.is_empty() {
+            self.agent_users.remove(agent);
+        }
+    }
+
+    /// Re-resolves the agent addresses of every task that borrows `agent`'s.
+    fn refresh_agent(&mut self, agent: &AgentRef, touched: &mut Touched) {
+        let Some(users) = self.agent_users.get(agent) else {
+            return;
+        };
+        let ips = self.cluster.agent_ips(agent);
+        for group in users.keys() {
+            let Some(tasks) = self.groups.get_mut(group) else {
+                continue;
+            };
+            let stale: Vec<Arc<ZoneTask>> = tasks
+                .iter()
+                .filter(|ById(t)| t.agent.as_ref() == Some(agent) && t.agent_ips != ips)
+                .map(|ById(t)| t.clone())
+                .collect();
+            for task in stale {
+                let fresh = ZoneTask {
+                    agent_ips: ips.clone(),
+                    ..(*task).clone()
                 };
-                if added && members.len() > 1 {
+                tasks.replace(ById(Arc::new(fresh)));
+                touched.groups.insert(group.clone());
+            }
+        }
+    }
+
+    /// The framework label of a group's families.
+    fn framework_of(&self, group: &Group) -> Option<Arc<str>> {
+        match group {
+            Group::App(_) => Some(Arc::from(self.naming().framework.as_str())),
+            Group::Mesos(g) => self.cluster.framework_label(&g.framework_id).map(Arc::from),
+        }
+    }
+
+    /// Moves the touched groups to the families they now belong to, rebuilds those
+    /// families (and the infrastructure names when touched) and sets the revision.
+    fn settle(&mut self, revision: i64, touched: Touched) -> UpdateStats {
+        let mut stats = UpdateStats::default();
+        let mut rebuild: BTreeSet<Family> = BTreeSet::new();
+        for group in touched.groups {
+            let known = self.groups.contains_key(&group)
+                || matches!(&group, Group::App(id) if self.apps.contains_key(id));
+            let now: Vec<Family> = match self.framework_of(&group).filter(|_| known) {
+                Some(framework) => group.families(&framework, self.naming().legacy_names),
+                None => Vec::new(),
+            };
+            let before = self.placed.remove(&group).unwrap_or_default();
+            for family in before.iter().filter(|f| !now.contains(f)) {
+                if let Some(members) = self.families.get_mut(family) {
+                    members.remove(&group);
+                    if members.is_empty() {
+                        self.families.remove(family);
+                    }
+                }
+                rebuild.insert(family.clone());
+            }
+            for family in &now {
+                let members = self.families.entry(family.clone()).or_default();
+                if members.insert(group.clone())
+                    && collides(members)
+                    && newly_collides(members, &group)
+                {
+                    let raw = members.iter().map(|g| g.raw_name().into_owned());
                     stats
                         .new_collisions
-                        .push((t.clone(), members.iter().cloned().collect()));
+                        .push((family.name.to_string(), raw.collect()));
                 }
-                if members.is_empty() {
-                    self.families.remove(&t);
-                }
-                rebuild.insert(t);
+                rebuild.insert(family.clone());
+            }
+            if !now.is_empty() {
+                self.placed.insert(group, now.into());
             }
         }
         stats.families = rebuild.len();
-        for t in rebuild {
-            self.rebuild_family(&t);
+        for family in rebuild {
+            self.rebuild_family(family);
         }
-        self.snapshot.revision = revision;
+        if touched.infrastructure {
+            self.rebuild_infrastructure();
+        }
+        self.snapshot.revision = self.snapshot.revision.max(revision);
         stats
     }
 
-    /// Recomputes everything family `t` publishes and republishes what changed.
-    fn rebuild_family(&mut self, t: &str) {
-        let family: Arc<str> = match self.published.get_key_value(t) {
+    /// Recomputes everything `family` publishes and republishes what changed.
+    fn rebuild_family(&mut self, family: Family) {
+        let family: Arc<Family> = match self.published.get_key_value(&family) {
             Some((key, _)) => key.clone(),
-            None => Arc::from(t),
+            None => Arc::new(family),
         };
         let mut entries = Vec::new();
-        for app_id in self.families.get(t).into_iter().flatten() {
-            let app = self.apps.get(app_id);
-            for ById(task) in self.tasks.get(app_id).into_iter().flatten() {
+        for group in self.families.get(&*family).into_iter().flatten() {
+            let app = match group {
+                Group::App(app_id) => self.apps.get(app_id),
+                Group::Mesos(_) => None,
+            };
+            for ById(task) in self.groups.get(group).into_iter().flatten() {
                 if self.naming().serves(task, app) {
                     entries.push(Arc::new(TaskEntry {
                         family: family.clone(),
@@ -234,382 +465,36 @@ impl ZoneIndex {
                 fresh.entry(name).or_default().push(value);
             }
         }
-        let old = self.published.remove(t).unwrap_or_default();
-        for name in old.names.iter().filter(|n| !fresh.contains_key(n.as_ref())) {
-            let records = self.withdraw(name, t);
-            self.publish(name, records);
-        }
-        let mut names = Vec::with_capacity(fresh.len());
-        for (name, values) in fresh {
-            // Reuse the one allocation of this name when it is already known.
-            let name = match self.owners.get_key_value(&name) {
-                Some((known, _)) => known.clone(),
-                None => Arc::new(name),
-            };
-            let records = self.contribute(&name, &family, values);
-            self.publish(&name, records);
-            names.push(name);
-        }
-        for entry in old.entries.iter() {
-            self.index_entry(entry, false);
-        }
-        for entry in &entries {
-            self.index_entry(entry, true);
-        }
-        if !names.is_empty() || !entries.is_empty() {
-            let published = Published {
-                names: names.into(),
-                entries: entries.into(),
-            };
-            self.published.insert(family, published);
-        }
+        self.republish(family, fresh, entries);
     }
 
-    /// Adds (or removes) a served task to the canonical-name and reverse tables.
-    fn index_entry(&mut self, entry: &Arc<TaskEntry>, add: bool) {
-        let key = canonical_key(&entry.canonical_label());
-        update_entries(&mut self.snapshot.canonical, key, entry, add);
-        for ip in entry.addresses() {
-            update_entries(&mut self.snapshot.reverse, *ip, entry, add);
-        }
-        // A dotted (legacy) task name puts its canonical names below names of their own
-        // (`web.prod-4dfjd-s3` below `prod-4dfjd-s3`), which then exist. An undotted one's
-        // ancestors are its family's `T` names' ancestors, counted with those.
-        if entry.family.contains('.') {
-            let forms = [
-                (false, !entry.addresses().is_empty()),
-                (true, !entry.task.agent_ips.is_empty()),
-            ];
-            for (slave, _) in forms.iter().filter(|(_, exists)| *exists) {
-                if let Some(name) = self.naming().canonical_name(entry, *slave) {
-                    self.adjust_ancestors(&LowerName::new(&name), add);
-                }
-            }
-        }
-    }
-
-    /// Sets `family`'s values at `name` and returns the name's new answer set.
-    fn contribute(
-        &mut self,
-        name: &Arc<LowerName>,
-        family: &Arc<str>,
-        values: Vec<Value>,
-    ) -> NameRecords {
-        let published = self.snapshot.names.get(name).cloned();
-        match self.owners.get_mut(name.as_ref()) {
-            None => {
-                self.owners
-                    .insert(name.clone(), Owners::One(family.clone()));
-                NameRecords::from_values(values.iter())
-            }
-            Some(Owners::One(f)) if f == family => NameRecords::from_values(values.iter()),
-            Some(owners) => {
-                if let Owners::One(first) = owners {
-                    let theirs = published.map(|r| r.values()).unwrap_or_default();
-                    *owners = Owners::Many(vec![(first.clone(), theirs.into())]);
-                }
-                let Owners::Many(list) = owners else {
-                    unreachable!("converted above")
-                };
-                match list.iter_mut().find(|(f, _)| f == family) {
-                    Some((_, v)) => *v = values.into(),
-                    None => list.push((family.clone(), values.into())),
-                }
-                NameRecords::from_values(list.iter().flat_map(|(_, v)| v.iter()))
-            }
-        }
-    }
-
-    /// Removes `family`'s share of `name` and returns what is left to publish.
-    fn withdraw(&mut self, name: &Arc<LowerName>, family: &str) -> NameRecords {
-        let Some(owners) = self.owners.get_mut(name.as_ref()) else {
-            return NameRecords::default();
+    /// Recomputes the infrastructure names.
+    fn rebuild_infrastructure(&mut self) {
+        let family = Family::infrastructure();
+        let family: Arc<Family> = match self.published.get_key_value(&family) {
+            Some((key, _)) => key.clone(),
+            None => Arc::new(family),
         };
-        match owners {
-            Owners::One(f) if &**f == family => {
-                self.owners.remove(name.as_ref());
-                NameRecords::default()
-            }
-            // Another family owns it alone: its published answers stay.
-            Owners::One(_) => self
-                .snapshot
-                .names
-                .get(name)
-                .map(|r| (**r).clone())
-                .unwrap_or_default(),
-            Owners::Many(list) => {
-                list.retain(|(f, _)| &**f != family);
-                let records = NameRecords::from_values(list.iter().flat_map(|(_, v)| v.iter()));
-                if let [(f, _)] = list.as_slice() {
-                    *owners = Owners::One(f.clone());
-                }
-                records
-            }
+        let mut fresh: HashMap<LowerName, Vec<Value>> = HashMap::new();
+        for (name, value) in infra::values(&self.cluster, self.naming()) {
+            fresh.entry(name).or_default().push(value);
         }
-    }
-
-    /// Publishes a name's answer set (an empty one removes the name).
-    fn publish(&mut self, name: &Arc<LowerName>, records: NameRecords) {
-        if records.is_empty() {
-            if self.snapshot.names.remove(name) {
-                self.adjust_ancestors(name, false);
-            }
-            return;
-        }
-        let unchanged = self
-            .snapshot
-            .names
-            .get(name)
-            .is_some_and(|r| **r == records);
-        if !unchanged && self.snapshot.names.insert(name.clone(), Arc::new(records)) {
-            self.adjust_ancestors(name, true);
-        }
-    }
-
-    /// Counts `name` in the empty non-terminals between it and the apex.
-    fn adjust_ancestors(&mut self, name: &LowerName, add: bool) {
-        if !self.apex.zone_of(name) {
-            return;
-        }
-        let mut current = name.base_name();
-        while current != self.apex && self.apex.zone_of(&current) {
-            let ents = &mut self.snapshot.empty_non_terminals;
-            let count = ents.get(&current).copied().unwrap_or(0);
-            if add {
-                ents.insert(current.clone(), count + 1);
-            } else if count <= 1 {
-                ents.remove(&current);
-            } else {
-                ents.insert(current.clone(), count - 1);
-            }
-            current = current.base_name();
-        }
+        self.republish(family, fresh, Vec::new());
     }
 }
 
-/// Adds `entry` to (or removes its family's entries from) the list at `key`.
-fn update_entries<K: Hash + Eq + Clone>(
-    table: &mut EntryTable<K>,
-    key: K,
-    entry: &Arc<TaskEntry>,
-    add: bool,
-) {
-    let list = table.get(&key).map(|l| &l[..]).unwrap_or_default();
-    let updated: Box<[Arc<TaskEntry>]> = if add {
-        list.iter().chain([entry]).cloned().collect()
-    } else {
-        if !list.iter().any(|e| e.family == entry.family) {
-            return;
-        }
-        list.iter()
-            .filter(|e| e.family != entry.family)
-            .cloned()
-            .collect()
-    };
-    if updated.is_empty() {
-        table.remove(&key);
-    } else {
-        table.insert(key, updated);
-    }
+/// True when the groups of one family have more than one raw name.
+fn collides(groups: &BTreeSet<Group>) -> bool {
+    let mut raw = groups.iter().map(Group::raw_name);
+    let first = raw.next();
+    raw.any(|r| Some(&r) != first.as_ref())
 }
 
-#[cfg(test)]
-mod tests {
-    use registry::TaskState;
-
-    use super::*;
-    use crate::test_support::naming;
-    use hickory_proto::rr::Name;
-
-    /// A task of `app` without ports on agent `x-S1` (canonical names end in `-s1`).
-    fn task(app: &str, id: &str, ip: &str) -> TaskRecord {
-        registry::harness::records::task(app, id, ip)
-            .agent_id("x-S1")
-            .build()
-    }
-
-    fn ptr_targets(index: &ZoneIndex, ip: &str) -> Vec<String> {
-        let ip: std::net::IpAddr = ip.parse().unwrap();
-        let name = LowerName::new(&Name::from(ip));
-        let snapshot = index.snapshot();
-        snapshot
-            .lookup(&name)
-            .map(|r| r.ptr.iter().map(|n| n.to_string()).collect())
-            .unwrap_or_default()
-    }
-
-    #[test]
-    fn a_name_shared_by_two_families_keeps_both_until_each_leaves() {
-        let mut index = ZoneIndex::new(naming());
-        index.load(
-            1,
-            vec![
-                task("/web", "web.1", "10.0.0.5"),
-                task("/db", "db.1", "10.0.0.5"),
-            ],
-            vec![],
-        );
-        let both = ptr_targets(&index, "10.0.0.5");
-        assert_eq!(both.len(), 2, "{both:?}");
-        assert!(
-            both.iter().any(|t| t.starts_with("web-")) && both.iter().any(|t| t.starts_with("db-"))
-        );
-
-        // Rebuilding one family (a new task elsewhere) keeps the other's share.
-        index.apply(2, vec![Change::Task(task("/web", "web.2", "10.0.0.6"))]);
-        assert_eq!(ptr_targets(&index, "10.0.0.5").len(), 2);
-
-        let gone = |app: &str, id: &str| Change::TaskRemoved {
-            app_id: AppId::parse(app).unwrap(),
-            task_id: id.into(),
-        };
-        index.apply(3, vec![gone("/db", "db.1")]);
-        let left = ptr_targets(&index, "10.0.0.5");
-        assert_eq!(left.len(), 1, "{left:?}");
-        assert!(left[0].starts_with("web-"));
-
-        index.apply(4, vec![gone("/web", "web.1")]);
-        assert!(ptr_targets(&index, "10.0.0.5").is_empty());
-        assert_eq!(ptr_targets(&index, "10.0.0.6").len(), 1);
-        // A removal repeated (a tombstone, then its expiry) changes nothing.
-        index.apply(5, vec![gone("/web", "web.1")]);
-        assert_eq!(ptr_targets(&index, "10.0.0.6").len(), 1);
-    }
-
-    #[test]
-    fn published_snapshots_are_not_changed_by_later_updates() {
-        let mut index = ZoneIndex::new(naming());
-        index.load(1, vec![task("/web", "web.1", "10.0.0.5")], vec![]);
-        let before = index.snapshot();
-        let entries_before = before.entries().count();
-        index.apply(2, vec![Change::Task(task("/web", "web.2", "10.0.0.6"))]);
-        assert_eq!(before.entries().count(), entries_before);
-        assert_eq!(index.snapshot().entries().count(), entries_before + 1);
-        let h = crate::names::task_hash("web.2");
-        let own = Name::from_ascii(format!("web-{h}-s1.marathon.mesos.")).unwrap();
-        let own = LowerName::new(&own);
-        assert!(before.lookup(&own).is_none());
-        assert_eq!(index.snapshot().lookup(&own).map(|r| r.a.len()), Some(1));
-        let name = LowerName::new(&Name::from_ascii("web.marathon.mesos.").unwrap());
-        assert_eq!(before.names.get(&name).map(|r| r.a.len()), Some(1));
-        assert_eq!(
-            index.snapshot().names.get(&name).map(|r| r.a.len()),
-            Some(2)
-        );
-    }
-
-    fn lower(text: &str) -> LowerName {
-        LowerName::new(&Name::from_ascii(text).unwrap())
-    }
-
-    fn a_records(index: &ZoneIndex, name: &str) -> Vec<String> {
-        let snapshot = index.snapshot();
-        snapshot
-            .lookup(&lower(name))
-            .map(|r| r.a.iter().map(|ip| ip.to_string()).collect())
-            .unwrap_or_default()
-    }
-
-    #[test]
-    fn canonical_names_follow_their_task() {
-        let mut index = ZoneIndex::new(naming());
-        let h = crate::names::task_hash("web.1");
-        let own = format!("web-{h}-s1.marathon.mesos.");
-        let slave = format!("web-{h}-s1.marathon.slave.mesos.");
-        index.load(1, vec![task("/web", "web.1", "10.0.0.5")], vec![]);
-        assert_eq!(a_records(&index, &own), ["10.0.0.5"]);
-        assert_eq!(a_records(&index, &slave), ["10.0.0.5"]);
-        assert_eq!(
-            a_records(&index, &own.to_uppercase()),
-            ["10.0.0.5"],
-            "names match case-insensitively"
-        );
-        assert!(
-            !index
-                .snapshot()
-                .exists(&lower(&format!("web-{h}-s2.marathon.mesos.")))
-        );
-
-        // The agent moves: the PTR and the canonical name follow.
-        let mut moved = task("/web", "web.1", "10.0.0.9");
-        moved.agent_id = Some("x-S2".into());
-        index.apply(2, vec![Change::Task(moved.clone())]);
-        assert!(a_records(&index, &own).is_empty());
-        assert_eq!(
-            a_records(&index, &format!("web-{h}-s2.marathon.mesos.")),
-            ["10.0.0.9"]
-        );
-        assert!(ptr_targets(&index, "10.0.0.5").is_empty());
-        assert_eq!(ptr_targets(&index, "10.0.0.9").len(), 1);
-
-        // Not served any more: every name of the task goes.
-        moved.state = TaskState::Killed;
-        index.apply(3, vec![Change::Task(moved)]);
-        assert!(a_records(&index, &format!("web-{h}-s2.marathon.mesos.")).is_empty());
-        assert!(ptr_targets(&index, "10.0.0.9").is_empty());
-        assert_eq!(index.snapshot().entries().count(), 0);
-        assert_eq!(index.tasks(), 1, "still known, for the next update");
-    }
-
-    #[test]
-    fn legacy_canonical_names_have_their_ancestors() {
-        let mut index = ZoneIndex::new(Naming {
-            legacy_names: true,
-            ..naming()
-        });
-        index.load(1, vec![task("/prod/web", "prod_web.1", "10.0.0.5")], vec![]);
-        let h = crate::names::task_hash("prod_web.1");
-        assert_eq!(
-            a_records(&index, &format!("web.prod-{h}-s1.marathon.mesos.")),
-            ["10.0.0.5"]
-        );
-        let parent = lower(&format!("prod-{h}-s1.marathon.mesos."));
-        assert!(index.snapshot().exists(&parent), "an empty non-terminal");
-        assert!(index.snapshot().lookup(&parent).is_none());
-        index.apply(
-            2,
-            vec![Change::TaskRemoved {
-                app_id: AppId::parse("/prod/web").unwrap(),
-                task_id: "prod_web.1".into(),
-            }],
-        );
-        assert!(!index.snapshot().exists(&parent));
-        assert!(index.snapshot().empty_non_terminals.is_empty());
-    }
-
-    #[test]
-    fn a_canonical_name_that_is_also_an_app_label_answers_both() {
-        let mut index = ZoneIndex::new(naming());
-        let h = crate::names::task_hash("web.1");
-        // `/s1/<hash>/web` is labelled `web-<hash>-s1`: the canonical name of `web.1`.
-        let twin = format!("/s1/{h}/web");
-        index.load(
-            1,
-            vec![
-                task("/web", "web.1", "10.0.0.5"),
-                task(&twin, "twin.1", "10.0.0.6"),
-            ],
-            vec![],
-        );
-        let mut both = a_records(&index, &format!("web-{h}-s1.marathon.mesos."));
-        both.sort();
-        assert_eq!(both, ["10.0.0.5", "10.0.0.6"]);
-    }
-
-    #[test]
-    fn shortened_canonical_names_are_found() {
-        let mut index = ZoneIndex::new(naming());
-        let long = format!("/{}", "x".repeat(70));
-        index.load(1, vec![task(&long, "x.1", "10.0.0.5")], vec![]);
-        let label = crate::names::canonical_label(&"x".repeat(63), "x.1", Some("x-S1"));
-        assert_eq!(label.len(), 63);
-        assert_eq!(
-            a_records(&index, &format!("{label}.marathon.mesos.")),
-            ["10.0.0.5"]
-        );
-        assert_eq!(
-            ptr_targets(&index, "10.0.0.5"),
-            [format!("{label}.marathon.mesos.")]
-        );
-    }
+/// True when `group`'s raw name is new among `groups` (it just joined).
+fn newly_collides(groups: &BTreeSet<Group>, group: &Group) -> bool {
+    let raw = group.raw_name();
+    groups
+        .iter()
+        .filter(|g| *g != group)
+        .all(|g| g.raw_name() != raw)
 }
