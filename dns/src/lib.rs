@@ -6,20 +6,18 @@
 
 pub mod addresses;
 pub mod answer;
-pub mod axfr;
 pub mod config;
 pub mod feed;
-pub mod groups;
 pub mod handler;
 pub mod http;
 pub mod index;
-pub mod mesos;
 pub mod metrics;
 pub mod names;
 pub mod served;
 pub mod server;
 pub mod sharded;
 pub mod snapshot;
+pub mod status;
 pub mod task;
 #[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]
