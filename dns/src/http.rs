@@ -14,7 +14,7 @@ use crate::answer::ZoneConfig;
 use crate::config::Config;
 use crate::feed::FeedStatus;
 use crate::handler::SharedZone;
-use crate::served::{Naming, Value};
+use crate::served::Naming;
 use crate::snapshot::ZoneSnapshot;
 
 /// What the HTTP handlers read.
@@ -44,6 +44,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/services/{service}", get(services))
         .route("/v1/enumerate", get(enumerate))
         .merge(crate::status::router(state.clone()))
+        .route("/v1/axfr", get(axfr))
         .with_state(state)
         .merge(service::ops_routes(move || {
             let status = status.clone();
@@ -132,7 +133,7 @@ async fn services(State(s): State<ApiState>, Path(service): Path<String>) -> imp
         && let Some(records) = zone.lookup(&name)
     {
         for srv in &records.srv {
-            let Some(target) = s.naming.canonical_name(&srv.entry, srv.slave) else {
+            let Some(target) = srv.target_name(&s.naming) else {
                 continue;
             };
             // The first address of each family, as Mesos-DNS lists them.
@@ -158,33 +159,9 @@ async fn services(State(s): State<ApiState>, Path(service): Path<String>) -> imp
 }
 
 async fn enumerate(State(s): State<ApiState>) -> impl IntoResponse {
-    let zone = snapshot(&s);
-    let mut entries: Vec<_> = zone.entries().collect();
-    entries.sort_by(|a, b| (&a.family, &a.task.task_id).cmp(&(&b.family, &b.task.task_id)));
-    let record = |name: &dyn std::fmt::Display, host: String, rtype: &str| json!({"name": name.to_string(), "host": host, "rtype": rtype});
-    let rtype = |ip: &IpAddr| if ip.is_ipv4() { "A" } else { "AAAA" };
-    let tasks: Vec<Json_> = entries
-        .into_iter()
-        .map(|entry| {
-            let mut records: Vec<Json_> = Vec::new();
-            for (name, value) in s.naming.family_values(entry) {
-                records.push(match value {
-                    Value::Addr(ip) => record(&name, ip.to_string(), rtype(&ip)),
-                    Value::Srv(srv) => {
-                        let target = s
-                            .naming
-                            .canonical_name(&srv.entry, srv.slave)
-                            .map(|n| n.to_string())
-                            .unwrap_or_default();
-                        record(&name, format!("{target}:{}", srv.port), "SRV")
-                    }
-                });
-            }
-            for (name, ip) in s.naming.canonical_values(entry) {
-                records.push(record(&name, ip.to_string(), rtype(&ip)));
-            }
-            json!({"name": &*entry.family, "id": &*entry.task.task_id, "records": records})
-        })
-        .collect();
-    Json(json!({"frameworks": [{"name": s.naming.framework, "tasks": tasks}]}))
+    Json(crate::axfr::enumerate(&snapshot(&s), &s.naming))
+}
+
+async fn axfr(State(s): State<ApiState>) -> impl IntoResponse {
+    Json(crate::axfr::axfr(&snapshot(&s), &s.zone_config))
 }

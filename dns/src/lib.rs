@@ -6,11 +6,14 @@
 
 pub mod addresses;
 pub mod answer;
+pub mod axfr;
 pub mod config;
 pub mod feed;
+pub mod groups;
 pub mod handler;
 pub mod http;
 pub mod index;
+pub mod mesos;
 pub mod metrics;
 pub mod names;
 pub mod served;
