@@ -18,6 +18,8 @@ use crate::index::ZoneIndex;
 use crate::served::{IpSource, Naming};
 use crate::snapshot::ZoneSnapshot;
 
+pub mod mesos;
+
 /// `name` as a DNS name (panics on a name that is not one: test input).
 pub fn name(name: &str) -> Name {
     Name::from_ascii(name).expect("a valid DNS name")

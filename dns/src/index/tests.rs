@@ -196,3 +196,218 @@ fn shortened_canonical_names_are_found() {
         [format!("{label}.marathon.mesos.")]
     );
 }
+
+mod mesos {
+    use registry::{Health, MesosChange, Protocol};
+
+    use super::*;
+    use crate::test_support::mesos::{agent, framework, port, task as mesos_task};
+
+    const FW: &str = "30257977-0001";
+
+    fn srv_records(index: &ZoneIndex, name: &str) -> Vec<String> {
+        let snapshot = index.snapshot();
+        let naming = &snapshot.zone.naming;
+        let mut out: Vec<String> = snapshot
+            .lookup(&lower(name))
+            .map(|r| {
+                r.srv
+                    .iter()
+                    .map(|s| format!("{}:{}", s.target_name(naming).unwrap(), s.port))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    fn hello(id: &str, agent_id: &str) -> registry::MesosTaskRecord {
+        mesos_task(FW, "Hello World", id, "hello")
+            .agent(agent_id)
+            .task_ips(&["9.0.0.2"])
+            .ports(vec![
+                port(8080, "http", &[Protocol::Tcp], Some("container")),
+                port(53, "", &[Protocol::Udp, Protocol::Tcp], None),
+            ])
+            .host_ports(&[31000])
+            .build()
+    }
+
+    #[test]
+    fn a_framework_task_gets_every_mesos_dns_name() {
+        let mut index = ZoneIndex::new(naming());
+        let h = crate::names::task_hash("hello.1");
+        // The task first: no agent known, so no `.slave.` names yet.
+        index.apply_mesos(1, vec![MesosChange::Task(hello("hello.1", "x-S4"))]);
+        assert_eq!(a_records(&index, "hello.helloworld.mesos."), ["9.0.0.2"]);
+        assert!(a_records(&index, "hello.helloworld.slave.mesos.").is_empty());
+        let canonical = format!("hello-{h}-s4.helloworld.mesos.");
+        assert_eq!(a_records(&index, &canonical), ["9.0.0.2"]);
+        assert_eq!(
+            srv_records(&index, "_hello._tcp.helloworld.mesos."),
+            [format!("{canonical}:53"), format!("{canonical}:8080")]
+        );
+        assert_eq!(
+            srv_records(&index, "_http._hello._tcp.helloworld.mesos."),
+            [format!("{canonical}:8080")]
+        );
+        assert_eq!(
+            srv_records(&index, "_hello._udp.helloworld.mesos."),
+            [format!("{canonical}:53")]
+        );
+        // The agent arrives: its address fills the `.slave.` names.
+        index.apply_mesos(
+            2,
+            vec![MesosChange::Agent(agent("x-S4", "a4", "10.0.0.4", 5051))],
+        );
+        assert_eq!(
+            a_records(&index, "hello.helloworld.slave.mesos."),
+            ["10.0.0.4"]
+        );
+        let slave = format!("hello-{h}-s4.helloworld.slave.mesos.");
+        assert_eq!(a_records(&index, &slave), ["10.0.0.4"]);
+        assert_eq!(
+            srv_records(&index, "_hello._udp.helloworld.slave.mesos."),
+            [format!("{slave}:31000")]
+        );
+        assert_eq!(a_records(&index, "slave.mesos."), ["10.0.0.4"]);
+        // Known unhealthy: no names; the agent's stay.
+        let mut sick = hello("hello.1", "x-S4");
+        sick.health = Health::Unhealthy;
+        index.apply_mesos(3, vec![MesosChange::Task(sick)]);
+        assert!(!index.snapshot().exists(&lower("hello.helloworld.mesos.")));
+        assert_eq!(a_records(&index, "slave.mesos."), ["10.0.0.4"]);
+        index.apply_mesos(4, vec![MesosChange::Task(hello("hello.1", "x-S4"))]);
+        index.apply_mesos(
+            5,
+            vec![MesosChange::TaskRemoved {
+                framework_id: FW.into(),
+                task_id: "hello.1".into(),
+            }],
+        );
+        assert!(!index.snapshot().exists(&lower("hello.helloworld.mesos.")));
+        assert_eq!(index.tasks(), 0);
+    }
+
+    #[test]
+    fn host_ports_without_discovery_info_are_under_the_plain_names_too() {
+        let mut index = ZoneIndex::new(naming());
+        let record = mesos_task(FW, "chronos", "job.1", "job")
+            .agent("x-S1")
+            .host_ports(&[31364, 31365])
+            .build();
+        index.apply_mesos(
+            1,
+            vec![
+                MesosChange::Agent(agent("x-S1", "a1", "1.2.3.11", 5051)),
+                MesosChange::Task(record),
+            ],
+        );
+        let h = crate::names::task_hash("job.1");
+        let target = format!("job-{h}-s1.chronos.slave.mesos.");
+        let want = [format!("{target}:31364"), format!("{target}:31365")];
+        for name in [
+            "_job._tcp.chronos.mesos.",
+            "_job._udp.chronos.mesos.",
+            "_job._tcp.chronos.slave.mesos.",
+        ] {
+            assert_eq!(srv_records(&index, name), want, "{name}");
+        }
+        // No task IP: the agent's address (`--ip-sources` netinfo,host).
+        assert_eq!(a_records(&index, "job.chronos.mesos."), ["1.2.3.11"]);
+    }
+
+    #[test]
+    fn pods_and_marathon_apps_of_one_name_answer_together() {
+        let mut index = ZoneIndex::new(naming());
+        let container = |id: &str, name: &str| {
+            mesos_task(FW, "marathon", id, name)
+                .discovery("app.grp")
+                .executor("instance-app.1")
+                .agent("x-S1")
+                .task_ips(&["9.0.0.2"])
+                .build()
+        };
+        let app = registry::harness::records::task("/grp/app", "grp_app.1", "10.0.0.5")
+            .agent_id("x-S1")
+            .build();
+        index.apply(1, vec![Change::Task(app)]);
+        let stats = index.apply_mesos(
+            2,
+            vec![
+                MesosChange::Task(container("app.instance-1.foo", "foo")),
+                MesosChange::Task(container("app.instance-1.bar", "bar")),
+            ],
+        );
+        assert!(
+            stats.new_collisions.is_empty(),
+            "one raw name: no collision"
+        );
+        let mut both = a_records(&index, "app-grp.marathon.mesos.");
+        both.sort();
+        assert_eq!(both, ["10.0.0.5", "9.0.0.2"]);
+        let h = crate::names::task_hash("app.instance-1.foo");
+        assert_eq!(
+            a_records(&index, &format!("app-grp-{h}-s1.marathon.mesos.")),
+            ["9.0.0.2"]
+        );
+        // The Mesos side leaves: the Marathon task stays.
+        index.load_mesos(registry::MesosSnapshot::default());
+        assert_eq!(a_records(&index, "app-grp.marathon.mesos."), ["10.0.0.5"]);
+        assert_eq!(index.tasks(), 1);
+    }
+
+    #[test]
+    fn a_marathon_task_without_agent_ips_borrows_its_agents() {
+        let mut index = ZoneIndex::new(naming());
+        let mut record = task("/web", "web.1", "agent7.example");
+        record.agent_ips.clear();
+        index.apply(1, vec![Change::Task(record)]);
+        assert!(!index.snapshot().exists(&lower("web.marathon.mesos.")));
+        index.apply_mesos(
+            2,
+            vec![MesosChange::Agent(agent(
+                "x-S7",
+                "agent7.example",
+                "10.0.0.7",
+                5051,
+            ))],
+        );
+        assert_eq!(a_records(&index, "web.marathon.mesos."), ["10.0.0.7"]);
+        assert_eq!(a_records(&index, "web.marathon.slave.mesos."), ["10.0.0.7"]);
+        index.apply_mesos(
+            3,
+            vec![MesosChange::AgentRemoved {
+                agent_id: "x-S7".into(),
+            }],
+        );
+        assert!(!index.snapshot().exists(&lower("web.marathon.mesos.")));
+    }
+
+    #[test]
+    fn a_task_without_its_framework_name_waits_for_the_framework_record() {
+        let mut index = ZoneIndex::new(naming());
+        let record = mesos_task(FW, "", "t.1", "svc")
+            .framework_name(None)
+            .task_ips(&["9.0.0.3"])
+            .build();
+        index.apply_mesos(1, vec![MesosChange::Task(record)]);
+        assert!(index.snapshot().names.is_empty());
+        let named = framework(FW, "kafka", Some("10.0.0.9"), None);
+        index.apply_mesos(2, vec![MesosChange::Framework(named)]);
+        assert_eq!(a_records(&index, "svc.kafka.mesos."), ["9.0.0.3"]);
+        assert_eq!(
+            a_records(&index, "kafka.mesos."),
+            ["10.0.0.9"],
+            "host name is an IP"
+        );
+        let renamed = framework(FW, "kafka-2", None, Some(("10.0.0.8", 8080)));
+        index.apply_mesos(3, vec![MesosChange::Framework(renamed)]);
+        assert!(!index.snapshot().exists(&lower("svc.kafka.mesos.")));
+        assert_eq!(a_records(&index, "svc.kafka-2.mesos."), ["9.0.0.3"]);
+        assert_eq!(
+            srv_records(&index, "_framework._tcp.kafka-2.mesos."),
+            ["kafka-2.mesos.:8080"]
+        );
+    }
+}
