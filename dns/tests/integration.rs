@@ -2,6 +2,7 @@
 //! one copy of the dependencies on disk) instead of one per file. Each file below is
 //! its own module; `cargo test --test integration <module>::` runs one of them.
 
+mod browser;
 mod clients;
 mod common;
 mod dns;

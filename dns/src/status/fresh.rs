@@ -58,7 +58,7 @@ pub fn freshness(
     };
     let mut fields = BTreeMap::new();
     fields.insert("revision", revision.to_string());
-    fields.insert("staleness", seconds(staleness));
+    fields.insert("staleness", format!("{} ago", seconds(staleness)));
     let etcd = if connected {
         "connected"
     } else {
