@@ -34,6 +34,8 @@ need pgrep procps            # test.sh's own check for processes left running
 need systemd-analyze systemd # the unit files are verified
 need_file /usr/share/java/zookeeper.jar zookeeper # mesos-sim's ZooKeeper tests (pulls in default-jre)
 need python3 python3         # hadolint comes from PyPI
+need chromium chromium       # the status page's browser tests (dns/tests/browser.rs)
+need chromedriver chromium-driver
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || HERALD_MISSING_PACKAGES+=(python3-venv)
 install_needed || { echo "cannot install Debian packages" >&2; exit 1; }
 
