@@ -7,4 +7,5 @@ mod clients;
 mod common;
 mod dns;
 mod malformed;
+mod mesos;
 mod outage;
