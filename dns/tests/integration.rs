@@ -7,5 +7,4 @@ mod clients;
 mod common;
 mod dns;
 mod malformed;
-mod mesos;
 mod outage;

@@ -9,6 +9,7 @@ mod fixtures;
 mod fuzz_corpus;
 mod healing;
 mod marathon_client;
+mod mesos;
 mod poison;
 mod reconcile;
 mod resilience;

@@ -2,8 +2,8 @@
 //! the leader lowest, leader changes seen through the nodes, sessions gone on shutdown.
 #![allow(clippy::unwrap_used)]
 
-use crate::common::zookeeper::{ZooKeeper, unavailable};
 use crate::common::*;
+use registry::harness::{ZooKeeper, zookeeper_unavailable as unavailable};
 
 use http::StatusCode;
 use mesos_sim::{SimConfig, Simulator, ZkConfig};

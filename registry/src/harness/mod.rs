@@ -1,7 +1,8 @@
 //! Test helpers shared by every crate's tests (feature `test-harness`), each written once:
 //!
 //! - [`EtcdServer`], [`EtcdCluster`]: a real `/usr/bin/etcd` on free loopback ports with its
-//!   data on tmpfs, killed when dropped; [`TestCa`] for TLS;
+//!   data on tmpfs, killed when dropped; [`TestCa`] for TLS; [`ZooKeeper`], Debian's
+//!   server the same way;
 //! - [`eventually`]: poll a check until it holds, or fail the test after a deadline;
 //! - [`records`]: task and app records with the defaults tests want;
 //! - [`KillOnDrop`], [`bin`], [`bin_dir`]: child processes that never outlive their test, and
@@ -23,11 +24,13 @@ mod poll;
 mod procs;
 pub mod records;
 mod tls;
+mod zookeeper;
 
 pub use etcd::{EtcdCluster, EtcdServer, EtcdSpec, etcd_binary};
 pub use poll::{Check, WAIT, eventually};
 pub use procs::{KillOnDrop, bin, bin_dir};
 pub use tls::TestCa;
+pub use zookeeper::{ZooKeeper, unavailable as zookeeper_unavailable};
 
 /// A port on 127.0.0.1 that was free for both TCP and UDP when checked (bound, read back
 /// and released).

@@ -441,8 +441,8 @@ fn url_decode(s: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use base64::Engine;
     use super::*;
+    use base64::Engine;
 
     fn client(url: &str) -> MarathonClient {
         MarathonClient::new(&MarathonConfig {

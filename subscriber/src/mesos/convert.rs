@@ -248,7 +248,8 @@ pub fn task_record(task: &Task, framework_name: Option<&str>) -> Option<MesosTas
 
 /// Applies a `TASK_UPDATED` to a task's record: the state (`state`, the latest the agent
 /// knows, wins over the status' own), the IPs when the status reports any, the health
-/// when it carries a result, and the stamp.
+/// when it carries a result, and the stamp (the status' time, and always later than the
+/// record's).
 pub fn apply_status(record: &mut MesosTaskRecord, status: &TaskStatus, state: Option<&str>) {
     if let Some(state) = state.or(status.state.as_deref()) {
         record.state = TaskState::parse(state);
@@ -266,11 +267,15 @@ pub fn apply_status(record: &mut MesosTaskRecord, status: &TaskStatus, state: Op
     if let Some(agent) = status.agent_id.as_ref().and_then(|a| a.value.clone()) {
         record.agent_id = Some(agent);
     }
-    if let Some(stamp) = status_stamp(status)
-        && stamp > record.updated_at
-    {
-        record.updated_at = stamp;
-    }
+    // The stream is ordered, so each update must win the write guard over the one before,
+    // also when Mesos stamped both within one millisecond (the guard's resolution): the
+    // stamp moves on by at least 1 ms per update.
+    let next =
+        Stamp::from_datetime(record.updated_at.to_datetime() + chrono::Duration::milliseconds(1));
+    record.updated_at = match status_stamp(status) {
+        Some(stamp) if stamp > next => stamp,
+        _ => next,
+    };
 }
 
 #[cfg(test)]
@@ -375,6 +380,9 @@ mod tests {
         assert_eq!(r.task_ips, vec!["fd00::1".parse::<IpAddr>().unwrap()]);
         assert_eq!(r.health, Health::Healthy);
         assert_eq!(r.updated_at.as_str(), "1970-01-01T00:00:10.000Z");
+        // A second update within the same millisecond still moves the stamp on.
+        apply_status(&mut r, &status, state.as_deref());
+        assert_eq!(r.updated_at.as_str(), "1970-01-01T00:00:10.001Z");
     }
 
     #[test]

@@ -1,15 +1,15 @@
 //! The resync after every (re)subscribe (pure): what the new snapshot wants against what
 //! etcd holds → the writes that make them equal, and nothing when they already are.
 //!
-//! - Records the writer stamps with its own observation time (masters, the leader,
-//!   agents, frameworks) are compared without the stamp, so an unchanged cluster writes
-//!   nothing.
+//! - Records are compared without their stamp (the writer's observation time for masters,
+//!   the leader, agents and frameworks; for tasks the event path moves it on by a
+//!   millisecond per update), so an unchanged cluster writes nothing.
 //! - Every write is guarded by the `mod_revision` the listing saw, so an event written in
 //!   between wins.
 //! - Deletions are capped like Marathon's `/cleanup`: when more than `max_delete_share` of
 //!   the stored records would go, none goes (unless forced) and the plan says so.
 //! - Agents the master has not seen re-register yet after a fail-over (`recovered_agents`)
-//!   keep their records and their tasks.
+//!   keep their records, their tasks and those tasks' frameworks.
 //! - A key that holds a tombstone is restored from the snapshot at once (the master's own
 //!   state is the truth; tombstones guard late events only).
 
@@ -157,6 +157,13 @@ pub fn plan(
         );
     }
     let keep = &wanted.keep_agents;
+    // The frameworks of kept tasks stay too (their names are needed).
+    let kept_frameworks: BTreeSet<&str> = stored
+        .tasks
+        .iter()
+        .filter(|t| t.record.agent_id.as_ref().is_some_and(|a| keep.contains(a)))
+        .map(|t| t.record.framework_id.as_str())
+        .collect();
     reconcile!(
         &stored.agents,
         wanted.agents,
@@ -185,7 +192,7 @@ pub fn plan(
             reason: "resync".into(),
             at: now.clone(),
         },
-        |_: &FrameworkRecord| false,
+        |r: &FrameworkRecord| kept_frameworks.contains(r.framework_id.as_str()),
         |a: &FrameworkRecord, b: &FrameworkRecord| same_but_stamp(
             a,
             b,
@@ -205,7 +212,12 @@ pub fn plan(
             at: now.clone(),
         },
         |r: &MesosTaskRecord| r.agent_id.as_ref().is_some_and(|a| keep.contains(a)),
-        |a: &MesosTaskRecord, b: &MesosTaskRecord| a == b
+        |a: &MesosTaskRecord, b: &MesosTaskRecord| same_but_stamp(
+            a,
+            b,
+            |r, t| r.updated_at = t.clone(),
+            &zero
+        )
     );
 
     let allowed = (stored_count as f64 * rules.max_delete_share).floor() as usize;
@@ -351,8 +363,19 @@ mod tests {
 
     #[test]
     fn recovered_agents_keep_their_records_and_tasks() {
+        let framework = FrameworkRecord {
+            framework_id: "F".into(),
+            name: "chronos".into(),
+            hostname: None,
+            ip: None,
+            port: None,
+            pid: None,
+            active: true,
+            updated_at: stamp(1),
+        };
         let stored = MesosSnapshot {
             agents: vec![v(agent("S1", 1), 10), v(agent("S2", 1), 11)],
+            frameworks: vec![v(framework, 9)],
             tasks: vec![v(task("t1", "S2"), 12)],
             ..MesosSnapshot::default()
         };
@@ -365,7 +388,7 @@ mod tests {
         assert_eq!(
             p,
             Plan {
-                unchanged: 3,
+                unchanged: 4,
                 ..Plan::default()
             }
         );

@@ -206,16 +206,8 @@ impl MesosSource {
         let (leader, mut stream) = self.connect(&mut members, preferred).await?;
         *preferred = Some(leader.clone());
         let (masters, leader_record) = self.masters_now(&leader, &members).await;
-        let mut ops: Vec<MesosWriteOp> = masters
-            .iter()
-            .flatten()
-            .cloned()
-            .map(|m| MesosWriteOp::newer(MesosWrite::PutMaster(m)))
-            .collect();
-        ops.push(MesosWriteOp::newer(MesosWrite::PutLeader(
-            leader_record.clone(),
-        )));
-        self.write(ops).await?;
+        // The master and leader records are written by the resync that follows the
+        // snapshot (only what changed).
         self.status.update(|v| {
             v.leader = Some(leader.to_string());
             v.last_error = None;

@@ -1,11 +1,10 @@
 //! Test helpers: the fixtures, a raw HTTP/1.1 client (hyper's connection API, one connection
-//! per request), the skip convention; `stream`: a RecordIO event-stream reader that keeps the
-//! raw bytes; `shapes`: comparisons with the recorded shapes; `zookeeper`: a throwaway server.
+//! per request), the skip convention (`registry::harness::skip`); `stream`: a RecordIO event-stream reader that keeps the
+//! raw bytes; `shapes`: comparisons with the recorded shapes; the throwaway ZooKeeper is `registry::harness::ZooKeeper`.
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod shapes;
 pub mod stream;
-pub mod zookeeper;
 
 pub use shapes::*;
 pub use stream::*;
@@ -47,22 +46,7 @@ pub fn fixture(path: &str) -> Value {
 }
 
 /// Prints `SKIPPED: <test>: <reason>` and records it in `$HERALD_SKIP_FILE` (the same
-/// convention as `registry::harness::skip`, which this crate cannot import).
-pub fn skip(test: &str, reason: &str) {
-    let line = format!("SKIPPED: {test}: {reason}");
-    eprintln!("{line}");
-    if let Some(path) = std::env::var_os("HERALD_SKIP_FILE") {
-        use std::io::Write as _;
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| writeln!(f, "{line}"));
-        if let Err(e) = written {
-            eprintln!("could not record the skip: {e}");
-        }
-    }
-}
+pub use registry::harness::skip;
 
 /// A complete answer.
 pub struct Resp {

@@ -1,4 +1,4 @@
-//! A throwaway ZooKeeper: Debian's `zookeeper` package run as a standalone server on a free
+//! [`ZooKeeper`], a throwaway ZooKeeper: Debian's `zookeeper` package run as a standalone server on a free
 //! loopback port, its data on tmpfs (`/dev/shm` when there is one), killed on drop (also when
 //! a test panics). Ready when the four-letter word `ruok` is answered `imok`.
 
@@ -7,6 +7,8 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::free_port;
 
 /// Where Debian's `zookeeper` package puts the server.
 const ZK_JAR: &str = "/usr/share/java/zookeeper.jar";
@@ -37,14 +39,6 @@ fn java() -> Option<PathBuf> {
             .map(|d| d.join("java"))
             .find(|p| p.is_file())
     })
-}
-
-/// A free loopback port (bound, then released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
 /// Whether the server at `addr` answers `ruok` with `imok`.
@@ -81,7 +75,7 @@ impl ZooKeeper {
             std::env::temp_dir()
         };
         let dir = tempfile::Builder::new()
-            .prefix("mesos-sim-zk-")
+            .prefix("herald-zk-")
             .tempdir_in(base)
             .expect("a temporary directory");
         let port = free_port();
