@@ -91,6 +91,14 @@ pub struct Config {
     /// 0 means one per core.
     #[arg(long, env = "HERALD_DNS_THREADS", default_value_t = 0)]
     pub threads: usize,
+    /// Receive buffer of each DNS/UDP socket (bytes), room for bursts of queries; 0 keeps
+    /// the system default. Above net.core.rmem_max it needs CAP_NET_ADMIN.
+    #[arg(long, env = "HERALD_DNS_UDP_RECV_BUFFER", default_value_t = 4 << 20)]
+    pub udp_recv_buffer: usize,
+    /// Send buffer of each DNS/UDP socket (bytes); 0 keeps the system default. Above
+    /// net.core.wmem_max it needs CAP_NET_ADMIN.
+    #[arg(long, env = "HERALD_DNS_UDP_SEND_BUFFER", default_value_t = 4 << 20)]
+    pub udp_send_buffer: usize,
 }
 
 impl Config {

@@ -26,6 +26,10 @@ pub const CHANGES: &str = "herald_dns_index_changes_total";
 
 /// UDP queries answered from the wire-answer cache (the fast path).
 pub const FAST_PATH_HITS: &str = "herald_dns_fast_path_hits_total";
+/// `recvmmsg` calls of the UDP loops that returned datagrams.
+pub const UDP_RECEIVE_CALLS: &str = "herald_dns_udp_receive_calls_total";
+/// Datagrams those calls returned (divided by the calls: the mean batch).
+pub const UDP_DATAGRAMS: &str = "herald_dns_udp_datagrams_total";
 
 /// Records one answered query.
 pub fn query(qtype: &'static str, rcode: ResponseCode, elapsed: Duration) {

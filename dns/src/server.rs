@@ -112,6 +112,13 @@ fn start_dns(
         let udp = bind(address, Type::DGRAM, Protocol::UDP)
             .with_context(|| format!("binding DNS/UDP to {address}"))?;
         if i == 0 {
+            size_buffers(&udp, config.udp_recv_buffer, config.udp_send_buffer);
+        } else {
+            // Sized like the first one, without logging it again.
+            let _ = set_buffer(&udp, Buffer::Receive, config.udp_recv_buffer);
+            let _ = set_buffer(&udp, Buffer::Send, config.udp_send_buffer);
+        }
+        if i == 0 {
             // With port 0, every later socket must join the port the first one got.
             address = udp
                 .local_addr()?
@@ -147,7 +154,9 @@ fn start_dns(
                         return;
                     }
                 };
-                runtime.block_on(async move {
+                // The UDP loop keeps its batch buffers on this thread: a local task.
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&runtime, async move {
                     if let Err(error) = dns_loop(udp, tcp, shared, shutdown).await {
                         tracing::error!(%error, "DNS thread failed");
                     }
@@ -186,7 +195,7 @@ async fn dns_loop(
     if rotate {
         handler = handler.rotating();
     }
-    let fast = tokio::spawn(udp::serve(udp, Arc::new(handler.clone()), zone, rotate));
+    let fast = tokio::task::spawn_local(udp::serve(udp, Arc::new(handler.clone()), zone, rotate));
     let mut server = Server::new(handler);
     server.register_listener(tcp, TCP_TIMEOUT, 64);
     let _abort_udp_on_exit = AbortOnDropHandle::new(fast);
@@ -206,6 +215,60 @@ fn bind(address: SocketAddr, kind: Type, protocol: Protocol) -> anyhow::Result<S
     socket.set_nonblocking(true)?;
     socket.bind(&address.into())?;
     Ok(socket)
+}
+
+/// One of a socket's two buffers.
+#[derive(Clone, Copy, Debug)]
+enum Buffer {
+    Receive,
+    Send,
+}
+
+/// Sizes the buffers of a DNS/UDP socket for bursts (0: the system default) and logs what
+/// the kernel granted, with a warning when it is less than asked.
+fn size_buffers(socket: &Socket, receive: usize, send: usize) {
+    for (buffer, wanted) in [(Buffer::Receive, receive), (Buffer::Send, send)] {
+        match set_buffer(socket, buffer, wanted) {
+            Ok(None) => {}
+            // Linux reports twice the size it grants (the rest is its bookkeeping).
+            Ok(Some(granted)) if granted / 2 < wanted => tracing::warn!(
+                ?buffer,
+                wanted,
+                granted = granted / 2,
+                "the kernel capped a DNS/UDP socket buffer: raise net.core.rmem_max / wmem_max or grant CAP_NET_ADMIN"
+            ),
+            Ok(Some(granted)) => {
+                tracing::info!(?buffer, bytes = granted / 2, "DNS/UDP socket buffer")
+            }
+            Err(error) => {
+                tracing::warn!(?buffer, wanted, %error, "cannot size a DNS/UDP socket buffer")
+            }
+        }
+    }
+}
+
+/// Sets one buffer to `bytes` (nothing when 0): forced past the system maximum when the
+/// process may (CAP_NET_ADMIN), else as far as the maximum allows. The size the kernel
+/// then reports.
+fn set_buffer(socket: &Socket, buffer: Buffer, bytes: usize) -> std::io::Result<Option<usize>> {
+    use nix::sys::socket::{setsockopt, sockopt};
+    if bytes == 0 {
+        return Ok(None);
+    }
+    let forced = match buffer {
+        Buffer::Receive => setsockopt(socket, sockopt::RcvBufForce, &bytes),
+        Buffer::Send => setsockopt(socket, sockopt::SndBufForce, &bytes),
+    };
+    if forced.is_err() {
+        match buffer {
+            Buffer::Receive => socket.set_recv_buffer_size(bytes)?,
+            Buffer::Send => socket.set_send_buffer_size(bytes)?,
+        }
+    }
+    match buffer {
+        Buffer::Receive => socket.recv_buffer_size().map(Some),
+        Buffer::Send => socket.send_buffer_size().map(Some),
+    }
 }
 
 /// A catalog forwarding every name to `upstreams` (None when there are none).

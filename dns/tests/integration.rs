@@ -8,3 +8,4 @@ mod common;
 mod dns;
 mod malformed;
 mod outage;
+mod udp;

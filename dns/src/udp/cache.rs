@@ -1,10 +1,10 @@
 //! The per-thread answer cache of the fast path: the wire bytes of authoritative answers,
-//! keyed by the query without its ID or DNS cookie ([`cache_key`]), replayed with the ID
-//! patched in (and address runs rotated, see [`super::rotation`]). It holds answers of one
-//! zone snapshot only: the first lookup after a new snapshot is published empties it, and
-//! an answer computed from an older snapshot is never stored.
+//! keyed by the query without its ID or DNS cookie and with its question's name in lower
+//! case ([`cache_key`]), replayed with the ID and the query's spelling of the name patched
+//! in (and address runs rotated, see [`super::rotation`]). It holds answers of one zone
+//! snapshot only: the first lookup after a new snapshot is published empties it, and an
+//! answer computed from an older snapshot is never stored.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -12,6 +12,7 @@ use std::time::Instant;
 use hickory_proto::op::ResponseCode;
 use hickory_server::server::ResponseInfo;
 
+use super::case;
 use super::rotation::Rotation;
 use super::wire::{opt_data, question_name_end, u16_at};
 use crate::handler::SharedZone;
@@ -30,6 +31,10 @@ struct Cached {
     wire: Vec<u8>,
     queries: metrics::Counter,
     rotation: Option<Rotation>,
+    /// Where `wire` spells the question's name, when copying any spelling of it there gives
+    /// the answer to that spelling ([`case::spots`]); `None`: only a query spelling it as
+    /// `wire` does is answered from this entry.
+    spots: Option<Vec<usize>>,
 }
 
 /// Cached answers for one zone snapshot.
@@ -61,17 +66,20 @@ impl FastPathMetrics {
 }
 
 impl AnswerCache {
-    /// Writes the cached answer to `query`, its ID patched in, into `reply`; false on a
-    /// miss. A snapshot published since the last lookup empties the cache first.
+    /// Writes the cached answer to `query`, its ID and its spelling of the question's name
+    /// patched in, into `reply`; false on a miss. `key` is scratch space for the cache key
+    /// (kept by the caller so that a lookup allocates nothing). A snapshot published since
+    /// the last lookup empties the cache first.
     pub(super) fn replay(
         &self,
         zone: &SharedZone,
         recurse: bool,
         query: &[u8],
+        key: &mut Vec<u8>,
         metrics: &FastPathMetrics,
         reply: &mut Vec<u8>,
     ) -> bool {
-        let Some(key) = cache_key(query) else {
+        let Some(name_end) = cache_key(query, key) else {
             return false;
         };
         let start = Instant::now();
@@ -88,9 +96,13 @@ impl AnswerCache {
             cache.snapshot = current.as_ref().map(Arc::clone);
             return false;
         }
-        let Some(hit) = cache.by_query[usize::from(recurse)].get_mut(key.as_ref()) else {
+        let Some(hit) = cache.by_query[usize::from(recurse)].get_mut(key.as_slice()) else {
             return false;
         };
+        let name = &query[12..name_end];
+        if hit.spots.is_none() && hit.wire.get(12..name_end) != Some(name) {
+            return false;
+        }
         reply.clear();
         match &mut hit.rotation {
             Some(rotation) => rotation.write(&hit.wire, reply),
@@ -98,6 +110,11 @@ impl AnswerCache {
         }
         reply[0] = query[0];
         reply[1] = query[1];
+        for &spot in hit.spots.iter().flatten() {
+            if let Some(spelling) = reply.get_mut(spot..spot + name.len()) {
+                spelling.copy_from_slice(name);
+            }
+        }
         hit.queries.increment(1);
         metrics.hits.increment(1);
         metrics.latency.record(start.elapsed().as_secs_f64());
@@ -115,9 +132,11 @@ impl AnswerCache {
         qtype: &'static str,
         rotate: bool,
     ) -> Option<Offer> {
+        let mut key = Vec::new();
+        cache_key(query, &mut key)?;
         Some(Offer {
             cache: self.clone(),
-            key: cache_key(query)?.into_owned(),
+            key,
             recurse,
             zone: zone?,
             qtype,
@@ -172,23 +191,33 @@ impl Offer {
             Some((rotatable, rotation)) => (rotatable, Some(rotation)),
             None => (wire, None),
         };
+        // Rotation moves records: a spelling inside them would move too.
+        let spots = case::spots(&wire).filter(|spots| match &rotation {
+            Some(rotation) => spots.iter().all(|&spot| spot < rotation.start()),
+            None => true,
+        });
         entries.insert(
             self.key,
             Cached {
                 wire,
                 queries,
                 rotation,
+                spots,
             },
         );
     }
 }
 
-/// The cache key of a plain query (one question written out, no answer or authority
-/// records, opcode QUERY, at most an OPT whose only options are cookies): its bytes after
-/// the ID, with any cookie left out. Herald does not implement cookies, so a cookie changes
-/// nothing in the answer (RFC 7873 5.2.1), while a client sends a fresh one with every
-/// query; keeping it in the key would make every such query a miss. `None`: not cached.
-fn cache_key(query: &[u8]) -> Option<Cow<'_, [u8]>> {
+/// Writes the cache key of a plain query (one question written out, no answer or authority
+/// records, opcode QUERY, at most an OPT record) into `key`: its bytes after the ID, with
+/// the question's name in lower case and any cookie left out of the OPT; returns where the
+/// question's name ends. Names are compared without case, so every spelling of a name gets
+/// the same answer (but for the spelling it echoes: see [`super::case`]). Herald does not
+/// implement cookies, so a cookie changes nothing in the answer (RFC 7873 5.2.1), while a
+/// client sends a fresh one with every query: keeping it in the key would make every such
+/// query a miss. Other EDNS options stay in the key as sent: the same options get the same
+/// answer. `None`: not cached.
+fn cache_key(query: &[u8], key: &mut Vec<u8>) -> Option<usize> {
     let count = |i: usize| u16_at(query, i);
     let plain = query.len() <= MAX_CACHED_QUERY
         && query.get(2)? & 0x78 == 0
@@ -198,31 +227,39 @@ fn cache_key(query: &[u8]) -> Option<Cow<'_, [u8]>> {
     if !plain {
         return None;
     }
-    match count(10)? {
-        0 => return Some(Cow::Borrowed(&query[2..])),
-        1 => {}
+    let name_end = question_name_end(query)?;
+    // Past the question (its name, type and class): the OPT, if any.
+    let opt = name_end + 4;
+    let options = match count(10)? {
+        0 if query.len() == opt => None,
+        1 => Some(opt_data(query, opt)?),
         _ => return None,
-    }
-    // Past the question (its name, type and class), the OPT.
-    let opt = question_name_end(query)? + 4;
-    let data = opt_data(query, opt)?;
+    };
+    key.clear();
+    key.extend_from_slice(&query[2..name_end]);
+    key[10..].make_ascii_lowercase();
+    let Some(data) = options else {
+        key.extend_from_slice(&query[name_end..]);
+        return Some(name_end);
+    };
+    // The OPT up to its data length, then every option but cookies.
+    key.extend_from_slice(&query[name_end..opt + 9]);
+    let length_at = key.len();
+    key.extend_from_slice(&[0, 0]);
     let mut option = data;
     while option < query.len() {
+        let end = option + 4 + usize::from(count(option + 2)?);
         if count(option)? != COOKIE {
-            return None;
+            key.extend_from_slice(query.get(option..end)?);
         }
-        option += 4 + usize::from(count(option + 2)?);
+        option = end;
     }
     if option != query.len() {
         return None;
     }
-    if data == query.len() {
-        return Some(Cow::Borrowed(&query[2..]));
-    }
-    // The OPT without its options: the same key as the query without a cookie.
-    let mut key = query[2..opt + 9].to_vec();
-    key.extend_from_slice(&[0, 0]);
-    Some(Cow::Owned(key))
+    let length = u16::try_from(key.len() - length_at - 2).ok()?;
+    key[length_at..length_at + 2].copy_from_slice(&length.to_be_bytes());
+    Some(name_end)
 }
 
 #[cfg(test)]
@@ -238,6 +275,11 @@ mod tests {
         q
     }
 
+    fn key(query: &[u8]) -> Option<Vec<u8>> {
+        let mut key = vec![1, 2, 3];
+        cache_key(query, &mut key).map(|_| key)
+    }
+
     #[test]
     fn cookies_are_left_out_of_cache_keys() {
         let bare = query(&[]);
@@ -246,25 +288,40 @@ mod tests {
             options.extend_from_slice(&[c; 8]);
             query(&options)
         };
-        assert_eq!(cache_key(&bare).as_deref(), Some(&bare[2..]));
-        assert_eq!(cache_key(&cookie(1)), cache_key(&bare));
-        assert_eq!(cache_key(&cookie(2)), cache_key(&bare));
-        // Any other option changes the answer (or might): not cached.
-        assert_eq!(
-            cache_key(&query(&[0, 8, 0, 4, 0, 1, 24, 0])),
-            None,
-            "client subnet"
-        );
+        assert_eq!(key(&bare).as_deref(), Some(&bare[2..]));
+        assert_eq!(key(&cookie(1)), key(&bare));
+        assert_eq!(key(&cookie(2)), key(&bare));
+        // Other options stay in the key, as sent.
+        let subnet = query(&[0, 8, 0, 4, 0, 1, 24, 0]);
+        assert_eq!(key(&subnet).as_deref(), Some(&subnet[2..]), "client subnet");
         let mut both = cookie(1);
         both.truncate(both.len() - 12);
         let rdlen = both.len() - 2;
         both[rdlen..].copy_from_slice(&20u16.to_be_bytes());
         both.extend_from_slice(&[0, 10, 0, 8, 1, 1, 1, 1, 1, 1, 1, 1, 0, 3, 0, 4, 0, 0, 0, 0]);
-        assert_eq!(cache_key(&both), None, "a cookie and an NSID request");
+        let nsid = query(&[0, 3, 0, 4, 0, 0, 0, 0]);
+        assert_eq!(key(&both), key(&nsid), "a cookie and an NSID request");
+        assert_ne!(key(&nsid), key(&bare));
         // Cut short anywhere: no key, no panic.
         let full = cookie(3);
         for len in 0..full.len() {
-            assert!(cache_key(&full[..len]).is_none(), "{len} bytes");
+            assert!(key(&full[..len]).is_none(), "{len} bytes");
         }
+    }
+
+    #[test]
+    fn names_are_keyed_without_case() {
+        let lower = query(&[]);
+        let mut mixed = lower.clone();
+        mixed[13..16].copy_from_slice(b"WeB");
+        mixed[17..25].copy_from_slice(b"MARAthon");
+        assert_eq!(key(&mixed), key(&lower));
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        assert_eq!(cache_key(&mixed, &mut a), Some(32));
+        assert_eq!(cache_key(&lower, &mut b), Some(32));
+        // The type, class and flags still count.
+        let mut aaaa = lower.clone();
+        aaaa[33] = 28;
+        assert_ne!(key(&aaaa), key(&lower));
     }
 }

@@ -28,7 +28,9 @@
 //! [`DnsHandler`]: crate::handler::DnsHandler
 //! [`DnsHandler::rotating`]: crate::handler::DnsHandler::rotating
 
+mod batch;
 mod cache;
+mod case;
 mod rotation;
 mod serve;
 mod wire;

@@ -86,6 +86,11 @@ impl Rotation {
         ))
     }
 
+    /// Where the rotated records start in the wire [`Rotation::of`] returned.
+    pub fn start(&self) -> usize {
+        self.start
+    }
+
     /// Writes `wire` into `reply` with the records rotated to start at the next one.
     pub fn write(&mut self, wire: &[u8], reply: &mut Vec<u8>) {
         let end = self.start + self.count * self.record_len;

@@ -1,8 +1,9 @@
-//! The socket loop of one DNS thread, and the response handler behind it: a query is
-//! answered from the cache when it can be, else handed to [`DnsHandler`] on its own task,
-//! whose response is encoded as hickory's UDP path encodes it ([`encode`]: size limit, TC,
-//! SERVFAIL when a response cannot be encoded), sent, and offered to the cache. [`respond`]
-//! runs the same path without a socket.
+//! The socket loop of one DNS thread, and the response handler behind it: queries are
+//! taken from the socket in batches; each is answered from the cache when it can be (the
+//! answers of one batch leave in one `sendmmsg` call), else handed to [`DnsHandler`] on
+//! its own task, whose response is encoded as hickory's UDP path encodes it ([`encode`]:
+//! size limit, TC, SERVFAIL when a response cannot be encoded), sent, and offered to the
+//! cache. [`respond`] runs the same path without a socket.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,7 @@ use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseI
 use hickory_server::zone_handler::MessageResponse;
 use tokio::net::UdpSocket;
 
+use super::batch::{Outgoing, Received};
 use super::cache::{AnswerCache, FastPathMetrics, Offer};
 use super::wire::{error_reply, is_query};
 use crate::handler::{DnsHandler, SharedZone};
@@ -28,55 +30,63 @@ pub async fn serve(socket: UdpSocket, handler: Arc<DnsHandler>, zone: SharedZone
     let socket = Arc::new(socket);
     let cache = AnswerCache::default();
     let fast = FastPathMetrics::new();
-    let mut buf = vec![0u8; 4096];
-    let mut reply = Vec::with_capacity(4096);
+    let mut received = Received::new();
+    let mut outgoing = Outgoing::new();
+    let mut key = Vec::with_capacity(512);
+    let calls = metrics::counter!(crate::metrics::UDP_RECEIVE_CALLS);
+    let datagrams = metrics::counter!(crate::metrics::UDP_DATAGRAMS);
     loop {
-        let (len, src) = match socket.recv_from(&mut buf).await {
-            Ok(r) => r,
+        let count = match received.receive(&socket).await {
+            Ok(count) => count,
             Err(error) => {
                 tracing::debug!(%error, "UDP receive failed");
                 continue;
             }
         };
-        let query = &buf[..len];
-        if !is_query(query) {
-            continue;
-        }
-        let recurse = handler.may_recurse(src.ip());
-        if cache.replay(&zone, recurse, query, &fast, &mut reply) {
-            send(&socket, &reply, src).await;
-            continue;
-        }
-        let Ok(request) = Request::from_bytes(query.to_vec(), src, Protocol::Udp) else {
-            if let Some(reply) = error_reply(query) {
-                let rcode = ResponseCode::from_low(reply[3] & 0x0f);
-                crate::metrics::query("none", rcode, Duration::ZERO);
-                send(&socket, &reply, src).await;
+        calls.increment(1);
+        datagrams.increment(count as u64);
+        for i in 0..count {
+            let Some((query, src)) = received.get(i) else {
+                continue;
+            };
+            if !is_query(query) {
+                continue;
             }
-            continue;
-        };
-        let qtype = crate::metrics::qtype(&request);
-        let offer = cache.offer(query, recurse, zone.load_full(), qtype, rotate);
-        let to = Sink::Socket {
-            socket: socket.clone(),
-            dst: src,
-            offer,
-        };
-        let responder = UdpResponder::new(&request, to);
-        let handler = handler.clone();
-        // Forwarded queries wait on upstreams: never hold up the receive loop.
-        tokio::spawn(async move {
-            handler
-                .handle_request::<UdpResponder, TokioTime>(&request, responder)
-                .await;
-        });
-    }
-}
-
-/// Sends `bytes` to `dst`; a failure is only logged (the client will ask again).
-async fn send(socket: &UdpSocket, bytes: &[u8], dst: SocketAddr) {
-    if let Err(error) = socket.send_to(bytes, dst).await {
-        tracing::debug!(%error, "UDP send failed");
+            let recurse = handler.may_recurse(src.ip());
+            let hit = outgoing.push(src, |reply| {
+                cache.replay(&zone, recurse, query, &mut key, &fast, reply)
+            });
+            if hit {
+                continue;
+            }
+            let Ok(request) = Request::from_bytes(query.to_vec(), src, Protocol::Udp) else {
+                if let Some(reply) = error_reply(query) {
+                    let rcode = ResponseCode::from_low(reply[3] & 0x0f);
+                    crate::metrics::query("none", rcode, Duration::ZERO);
+                    outgoing.push(src, |buffer| {
+                        buffer.extend_from_slice(&reply);
+                        true
+                    });
+                }
+                continue;
+            };
+            let qtype = crate::metrics::qtype(&request);
+            let offer = cache.offer(query, recurse, zone.load_full(), qtype, rotate);
+            let to = Sink::Socket {
+                socket: socket.clone(),
+                dst: src,
+                offer,
+            };
+            let responder = UdpResponder::new(&request, to);
+            let handler = handler.clone();
+            // Forwarded queries wait on upstreams: never hold up the receive loop.
+            tokio::spawn(async move {
+                handler
+                    .handle_request::<UdpResponder, TokioTime>(&request, responder)
+                    .await;
+            });
+        }
+        outgoing.flush(&socket).await;
     }
 }
 

@@ -81,6 +81,30 @@ impl Herald {
         Herald { child, dns, http }
     }
 
+    /// Stops the process (SIGSTOP): its sockets keep queueing what arrives.
+    pub fn pause(&self) {
+        self.signal(rustix::process::Signal::STOP);
+    }
+
+    /// Continues a paused process (SIGCONT).
+    pub fn resume(&self) {
+        self.signal(rustix::process::Signal::CONT);
+    }
+
+    fn signal(&self, signal: rustix::process::Signal) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("a child's pid");
+        rustix::process::kill_process(pid, signal).expect("signalling herald-dns");
+    }
+
+    /// The value of a counter of `/metrics` (0 before it is first counted).
+    pub fn counter(&self, name: &str) -> u64 {
+        self.get("/metrics")
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .and_then(|l| l.split_whitespace().last()?.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// The exit status, once the process has ended.
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().unwrap()
