@@ -26,3 +26,4 @@ pub mod task;
 #[doc(hidden)]
 pub mod test_support;
 pub mod udp;
+pub mod values;

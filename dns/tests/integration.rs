@@ -7,5 +7,6 @@ mod clients;
 mod common;
 mod dns;
 mod malformed;
+mod mesos;
 mod outage;
 mod udp;

@@ -240,7 +240,7 @@ async fn framework_tasks_answer_every_name_kind() {
         ask("_hello._tcp.helloworld.slave.mesos", "SRV"),
         [format!("0 1 31000 {slave}")]
     );
-    assert_eq!(ask("-x", "127.0.6.1"), [canonical.clone()]);
+    assert_eq!(ask("-x", "127.0.6.1"), [canonical.as_str()]);
     let kdig = herald.kdig(&["+short", "+tcp", "hello.helloworld.mesos", "A"]);
     assert_eq!(kdig.trim(), "127.0.6.1");
 
