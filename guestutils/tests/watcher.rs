@@ -375,3 +375,55 @@ async fn stopping_the_watcher_stops_a_running_command_with_its_process_group() {
     assert!(watcher.await.unwrap_err().is_cancelled());
     all_gone(&[shell, child]).await;
 }
+
+/// etcd's count of its watchers (`etcd_debugging_mvcc_watcher_total` on `/metrics`).
+async fn etcd_watchers(etcd: &EtcdServer) -> u64 {
+    let address = etcd.endpoint().trim_start_matches("http://").to_string();
+    let metrics = http_get(&address, "/metrics").await;
+    metrics
+        .lines()
+        .find(|l| l.starts_with("etcd_debugging_mvcc_watcher_total "))
+        .and_then(|l| l.split_whitespace().last()?.parse::<f64>().ok())
+        .map(|watchers| watchers as u64)
+        .expect("etcd reports its watchers")
+}
+
+#[tokio::test]
+async fn many_services_are_fed_by_one_etcd_watch() {
+    const SERVICES: usize = 60;
+    let etcd = EtcdServer::start().await.unwrap();
+    let registry = etcd.registry().await.unwrap();
+    let app = |i: usize| format!("/fleet/svc{i}");
+    let node = |i: usize, n: usize| task(&app(i), &format!("fleet_svc{i}.t{n}"), Vec::new());
+    put(&registry, (0..SERVICES).map(|i| node(i, 1))).await;
+    let names: Vec<String> = (0..SERVICES).map(app).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (mut rx, _watcher, _) = start(registry.clone(), &names, config(), false);
+
+    let mut initial = std::collections::BTreeMap::new();
+    for _ in 0..SERVICES {
+        let update = next(&mut rx).await;
+        assert!(update.initial);
+        assert_eq!(update.instances.len(), 1, "{}", update.service);
+        assert!(initial.insert(update.service, update.revision).is_none());
+    }
+    assert_eq!(initial.len(), SERVICES, "every service fired once");
+    assert_eq!(
+        etcd_watchers(&etcd).await,
+        1,
+        "one etcd watch for {SERVICES} services"
+    );
+
+    // One new task per service: every service fires once more, with its own task only.
+    put(&registry, (0..SERVICES).map(|i| node(i, 2))).await;
+    let mut fired = std::collections::BTreeSet::new();
+    for _ in 0..SERVICES {
+        let update = next(&mut rx).await;
+        assert!(!update.initial);
+        let i: usize = update.service["/fleet/svc".len()..].parse().unwrap();
+        assert_eq!(ids(&update.delta.added), [format!("fleet_svc{i}.t2")]);
+        assert_eq!(update.instances.len(), 2);
+        assert!(fired.insert(i), "{} fired twice", update.service);
+    }
+    assert_eq!(etcd_watchers(&etcd).await, 1);
+}

@@ -1,5 +1,6 @@
-//! The template loop: one registry watch per service feeding one [`Catalog`]; a render
-//! pass once every service is listed, then one per quiet burst of changes.
+//! The template loop: one registry watch over every service (split per service, see
+//! `watcher::fanout`) feeding one [`Catalog`]; a render pass once every service is listed,
+//! then one per quiet burst of changes.
 
 use registry::{Registry, WatchEvent};
 use tokio::sync::mpsc;
@@ -14,6 +15,7 @@ use super::status::TemplateStatus;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::service::Service;
+use crate::watcher::fanout::Router;
 use crate::watcher::quiescence::Debounce;
 use crate::watcher::{WatchStatus, WatcherConfig, watch_options};
 
@@ -96,19 +98,19 @@ impl TemplateWatcher {
     /// a template, its check or the reload failed).
     pub async fn run(mut self) -> Result<()> {
         let (sender, mut events) = mpsc::channel(64);
+        let services: Vec<Service> = self.catalog.services().cloned().collect();
+        let router = Router::new(&services);
+        let mut watch = self.registry.watch(router.scope(), watch_options());
         let mut watches = JoinSet::new();
-        for (index, service) in self.catalog.services().enumerate() {
-            let mut watch = self.registry.watch(service.scope(), watch_options());
-            let sender = sender.clone();
-            watches.spawn(async move {
-                while let Some(event) = watch.next().await {
-                    if sender.send((index, event)).await.is_err() {
-                        break;
+        watches.spawn(async move {
+            while let Some(event) = watch.next().await {
+                for split in router.split(event) {
+                    if sender.send(split).await.is_err() {
+                        return;
                     }
                 }
-            });
-        }
-        drop(sender);
+            }
+        });
         let mut rendered = false;
         let mut debounce = Debounce::default();
         loop {

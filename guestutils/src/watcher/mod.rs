@@ -1,7 +1,8 @@
 //! Runs a handler when a watched service's set of instances changes.
 //!
-//! One task per service keeps the service's members (serving instances) up to date from a
-//! registry watch, and fires the handler:
+//! One task per service keeps the service's members (serving instances) up to date from the
+//! watcher's one registry watch (over the services' nearest common group, its events split
+//! per service in memory: see `fanout`), and fires the handler:
 //! - once at start with the current state (unless [`WatcherConfig::initial_fire`] is off);
 //! - after a burst of changes has been quiet for [`Quiescence::min`] (at most
 //!   [`Quiescence::max`] after its first change), and only when the members differ from what
@@ -16,6 +17,7 @@
 
 pub(crate) mod command;
 mod delta;
+pub(crate) mod fanout;
 pub(crate) mod quiescence;
 mod status;
 
@@ -23,6 +25,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use registry::{Change, Registry, WatchEvent, WatchOptions};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
 
@@ -36,6 +39,7 @@ use crate::error::{Error, Result};
 use crate::instance::Instance;
 use crate::service::{Membership, Service};
 use delta::Members;
+use fanout::Router;
 use quiescence::Debounce;
 
 /// What a handler may fail with.
@@ -127,16 +131,31 @@ impl Watcher {
     /// Runs until a handler fails with [`WatcherConfig::exit_on_failure`] set (otherwise
     /// forever; drop the future to stop).
     pub async fn run<H: Handler>(self, handler: H) -> Result<()> {
+        let router = Router::new(&self.services);
         let mut tasks = JoinSet::new();
+        let mut senders = Vec::with_capacity(self.services.len());
         for service in self.services {
+            // Unbounded: a service whose handler is running must not hold up the others.
+            let (sender, events) = mpsc::unbounded_channel();
+            senders.push(sender);
             let watch = ServiceWatch {
-                registry: self.registry.clone(),
                 config: self.config.clone(),
                 status: self.status.clone(),
                 service,
             };
-            tasks.spawn(watch.run(handler.clone()));
+            tasks.spawn(watch.run(events, handler.clone()));
         }
+        let mut watch = self.registry.watch(router.scope(), watch_options());
+        tasks.spawn(async move {
+            while let Some(event) = watch.next().await {
+                for (index, event) in router.split(event) {
+                    // A service that stopped (only on a handler failure, which ends the
+                    // watcher) takes no more events.
+                    let _ = senders[index].send(event);
+                }
+            }
+            Ok(())
+        });
         while let Some(joined) = tasks.join_next().await {
             match joined {
                 Ok(Ok(())) => {}
@@ -161,9 +180,8 @@ pub async fn watch<H: Handler>(
         .await
 }
 
-/// The watch of one service.
+/// The watch of one service, fed with its share of the watcher's registry watch.
 struct ServiceWatch {
-    registry: Registry,
     config: WatcherConfig,
     status: WatchStatus,
     service: Service,
@@ -181,8 +199,11 @@ pub(crate) fn watch_options() -> WatchOptions {
 }
 
 impl ServiceWatch {
-    async fn run<H: Handler>(self, mut handler: H) -> Result<()> {
-        let mut watch = self.registry.watch(self.service.scope(), watch_options());
+    async fn run<H: Handler>(
+        self,
+        mut events: mpsc::UnboundedReceiver<WatchEvent>,
+        mut handler: H,
+    ) -> Result<()> {
         let mut members = Members::new();
         // What the last handler run saw; `None` until the first listing arrived.
         let mut fired: Option<Members> = None;
@@ -191,7 +212,7 @@ impl ServiceWatch {
         loop {
             let deadline = debounce.deadline();
             tokio::select! {
-                event = watch.next() => {
+                event = events.recv() => {
                     let Some(event) = event else { return Ok(()) };
                     let changed = self.apply(event, &mut members, &mut revision);
                     if fired.is_none() && revision > 0 {
