@@ -6,7 +6,7 @@ use crate::common;
 
 use std::process::{Command, Stdio};
 
-use common::{Herald, dig_at, etcd_with, task};
+use common::{Herald, dig_at, etcd_with, glibc, task};
 use registry::harness::{EtcdServer, KillOnDrop, WAIT, eventually, free_port};
 
 const ZONE: &str = "$ORIGIN svc.test.
@@ -84,19 +84,10 @@ async fn clients_outside_the_recursion_acl_are_refused() {
     assert_eq!(own, vec!["127.0.0.9"], "zone answers need no recursion");
 }
 
-/// glibc reads only /etc/resolv.conf: run getent in a private mount namespace with a
-/// resolv.conf pointing at a Herald on port 53 of a private loopback address.
+/// glibc reads only /etc/resolv.conf (see `common::glibc`).
 #[tokio::test]
 async fn glibc_resolves_through_herald() {
-    let unshare_works = Command::new("unshare")
-        .args(["-m", "true"])
-        .status()
-        .is_ok_and(|s| s.success());
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0"));
-    if !unshare_works || !is_root {
+    if !glibc::available() {
         registry::harness::skip(
             "dns::clients::glibc_resolves_through_herald",
             "needs root and `unshare -m` (port 53 and a private /etc/resolv.conf)",
@@ -104,34 +95,8 @@ async fn glibc_resolves_through_herald() {
         return;
     }
     let (etcd, _) = etcd_with(vec![task("/prod/web", "prod_web.t1", "127.0.0.9", &[])]).await;
-    let ip = format!(
-        "127.53.{}.{}",
-        std::process::id() % 250 + 1,
-        free_port() % 250 + 1
-    );
-    let listen = format!("{ip}:53");
-    let herald = Herald::start_on(&ip, &etcd, &["--dns-listen", &listen], &[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let resolv = dir.path().join("resolv.conf");
-    std::fs::write(
-        &resolv,
-        format!("nameserver {ip}\noptions timeout:2 attempts:1\n"),
-    )
-    .unwrap();
-    let script = format!(
-        "mount --bind {} /etc/resolv.conf && getent hosts web-prod.marathon.mesos",
-        resolv.display()
-    );
-    let out = Command::new("unshare")
-        .args(["-m", "sh", "-c", &script])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("127.0.0.9"),
-        "getent: {stdout} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let herald = glibc::herald_on_port_53(&etcd, 53).await;
+    let (stdout, stderr) = glibc::getent(&herald, &[("hosts", "web-prod.marathon.mesos")]);
+    assert!(stdout.contains("127.0.0.9"), "getent: {stdout} {stderr}");
     assert!(stdout.contains("web-prod.marathon.mesos"), "{stdout}");
-    drop(herald);
 }

@@ -5,12 +5,10 @@
 
 use crate::common;
 
-use std::process::Command;
-
-use common::{Herald, etcd_with};
+use common::{Herald, etcd_with, glibc};
 use herald_dns::names::task_hash;
 use herald_dns::test_support::mesos::{agent, framework, leader, master, port, task};
-use registry::harness::{WAIT, eventually, free_port, records};
+use registry::harness::{WAIT, eventually, records};
 use registry::{Health, MesosWrite, MesosWriteOp, Protocol, Registry};
 
 /// Writes Mesos records.
@@ -413,19 +411,10 @@ async fn axfr_dumps_marathon_and_mesos_names() {
     assert_eq!(frameworks, ["ipv6-framework", "marathon"]);
 }
 
-/// glibc reads only /etc/resolv.conf: getent runs in a private mount namespace with a
-/// resolv.conf pointing at a Herald on port 53 of a private loopback address.
+/// glibc through herald-dns (see `common::glibc`): the leader and an IPv6 task.
 #[tokio::test]
 async fn glibc_resolves_mesos_names_through_herald() {
-    let unshare_works = Command::new("unshare")
-        .args(["-m", "true"])
-        .status()
-        .is_ok_and(|s| s.success());
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0"));
-    if !unshare_works || !is_root {
+    if !glibc::available() {
         registry::harness::skip(
             "dns::mesos::glibc_resolves_mesos_names_through_herald",
             "needs root and `unshare -m` (port 53 and a private /etc/resolv.conf)",
@@ -434,30 +423,12 @@ async fn glibc_resolves_mesos_names_through_herald() {
     }
     let (etcd, registry) = etcd_with(vec![]).await;
     put_mesos(&registry, fake_json_cluster()).await;
-    let ip = format!(
-        "127.54.{}.{}",
-        std::process::id() % 250 + 1,
-        free_port() % 250 + 1
-    );
-    let listen = format!("{ip}:53");
-    let herald = Herald::start_on(&ip, &etcd, &["--dns-listen", &listen], &[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let resolv = dir.path().join("resolv.conf");
-    std::fs::write(
-        &resolv,
-        format!("nameserver {ip}\noptions timeout:2 attempts:1\n"),
-    )
-    .unwrap();
-    let script = format!(
-        "mount --bind {} /etc/resolv.conf && getent hosts leader.mesos && getent ahostsv6 toy-store.ipv6-framework.mesos",
-        resolv.display()
-    );
-    let out = Command::new("unshare")
-        .args(["-m", "sh", "-c", &script])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let herald = glibc::herald_on_port_53(&etcd, 54).await;
+    let queries = [
+        ("hosts", "leader.mesos"),
+        ("ahostsv6", "toy-store.ipv6-framework.mesos"),
+    ];
+    let (stdout, stderr) = glibc::getent(&herald, &queries);
     assert!(
         stdout.contains("144.76.157.37") && stdout.contains("leader.mesos"),
         "getent: {stdout} {stderr}"
@@ -466,5 +437,4 @@ async fn glibc_resolves_mesos_names_through_herald() {
         stdout.contains("fd01:b::1:8000:2"),
         "getent: {stdout} {stderr}"
     );
-    drop(herald);
 }

@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 
+pub mod glibc;
+
 pub use herald_dns::test_support::task;
 use registry::harness::{EtcdServer, KillOnDrop, WAIT, eventually, free_port};
 use registry::{Registry, TaskRecord, Write, WriteOp};
