@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
+use crate::stats::Summary;
+
 /// One dnsperf run's settings.
 #[derive(Clone, Debug)]
 pub struct Load {
@@ -19,6 +21,9 @@ pub struct Load {
     pub clients: u32,
     /// Outstanding queries (`-q`).
     pub outstanding: u32,
+    /// Report every answer's latency (`-v`) and summarise them in [`Stats::latency`]. It
+    /// costs dnsperf a line of output per query: for fixed rates well below its peak.
+    pub latencies: bool,
 }
 
 /// What dnsperf reports at the end of a run.
@@ -40,6 +45,8 @@ pub struct Stats {
     pub response_bytes: f64,
     /// Response codes and their counts (`NOERROR`, `NXDOMAIN`, ...).
     pub rcodes: Vec<(String, u64)>,
+    /// Percentiles of the answers' latencies in seconds, with [`Load::latencies`].
+    pub latency: Option<Summary>,
 }
 
 impl Stats {
@@ -73,6 +80,9 @@ pub async fn run(server: SocketAddr, queries: &Path, load: &Load) -> Result<Stat
     if let Some(rate) = load.rate {
         cmd.arg("-Q").arg(rate.to_string());
     }
+    if load.latencies {
+        cmd.arg("-v");
+    }
     cmd.stdin(Stdio::null()).kill_on_drop(true);
     let limit = load.duration + Duration::from_secs(15);
     let out = tokio::time::timeout(limit, cmd.output())
@@ -80,12 +90,27 @@ pub async fn run(server: SocketAddr, queries: &Path, load: &Load) -> Result<Stat
         .context("dnsperf did not finish in time")?
         .context("cannot run dnsperf (install Debian's dnsperf)")?;
     let text = String::from_utf8_lossy(&out.stdout);
-    parse(&text).with_context(|| {
+    let mut stats = parse(&text).with_context(|| {
         format!(
             "unexpected dnsperf output: {}",
             String::from_utf8_lossy(&out.stderr)
         )
-    })
+    })?;
+    if load.latencies {
+        stats.latency = Some(Summary::of(&latencies(&text)));
+    }
+    Ok(stats)
+}
+
+/// The latencies (seconds) of the answered queries in `-v` output: one line per answer,
+/// `> RCODE name type latency`; timed-out (`> T`) and interrupted (`> I`) queries have none.
+pub fn latencies(output: &str) -> Vec<f64> {
+    output
+        .lines()
+        .filter_map(|line| line.strip_prefix("> "))
+        .filter(|rest| !rest.starts_with("T ") && !rest.starts_with("I "))
+        .filter_map(|rest| rest.split_whitespace().last()?.parse().ok())
+        .collect()
 }
 
 /// Parses the "Statistics:" block of dnsperf's output.
@@ -183,6 +208,15 @@ Statistics:
         .unwrap();
         assert_eq!((s.completed, s.lost), (0, 100));
         assert!(s.rcodes.is_empty());
+    }
+
+    #[test]
+    fn reads_verbose_latencies() {
+        let out = "> NOERROR app1.marathon.mesos A 0.000052\n\
+                   > NXDOMAIN nope1.marathon.mesos A 0.000110\n\
+                   > T app2.marathon.mesos A\n\
+                   [Status] Testing complete\n";
+        assert_eq!(latencies(out), [0.000052, 0.000110]);
     }
 
     #[test]
