@@ -11,6 +11,7 @@ mod fixture;
 mod freshness;
 mod http;
 mod ingest;
+mod mesos;
 mod procs;
 mod report;
 mod resync;
@@ -56,6 +57,9 @@ enum Bench {
     Freshness,
     /// Subscriber status events/s into etcd vs etcd's own put rate.
     Ingest,
+    /// The Mesos source: a 5,000-agent / 50,000-task snapshot into etcd, an in-sync
+    /// resync, Mesos event -> etcd.
+    Mesos,
     /// `/cleanup` over 10,000 apps / 50,000 tasks.
     Resync,
     /// herald-dns memory and update time at 1k, 10k, 50k tasks.
@@ -69,6 +73,7 @@ impl Bench {
             Bench::Dns => "dns",
             Bench::Freshness => "freshness",
             Bench::Ingest => "ingest",
+            Bench::Mesos => "mesos",
             Bench::Resync => "resync",
             Bench::Scale => "scale",
         }
@@ -80,9 +85,10 @@ impl Bench {
             Bench::Dns => 300,
             Bench::Freshness => 240,
             Bench::Ingest => 180,
+            Bench::Mesos => 420,
             Bench::Resync => 180,
             Bench::Scale => 180,
-            Bench::All => 900,
+            Bench::All => 1320,
         };
         Duration::from_secs(if quick { secs / 3 } else { secs })
     }
@@ -93,6 +99,7 @@ async fn run_one(bench: Bench, quick: bool, report: &mut Report) -> Result<()> {
         Bench::Dns => dns::run(quick, report).await,
         Bench::Freshness => freshness::run(quick, report).await,
         Bench::Ingest => ingest::run(quick, report).await,
+        Bench::Mesos => mesos::run(quick, report).await,
         Bench::Resync => resync::run(quick, report).await,
         Bench::Scale => scale::run(quick, report).await,
         Bench::All => Ok(()),
@@ -105,6 +112,7 @@ async fn run_all(cli: &Cli, report: &mut Report) {
             Bench::Dns,
             Bench::Freshness,
             Bench::Ingest,
+            Bench::Mesos,
             Bench::Resync,
             Bench::Scale,
         ],
