@@ -23,6 +23,7 @@
 //! - [`leader`]: etcd election; the leader streams SSE and runs the periodic reconcile.
 //! - [`stream`]: the SSE client loop.
 //! - [`api`]: the HTTP routes. [`config`]: flags. [`server`]: wiring and shutdown.
+//! - [`status`]: the leader's status record (for herald-dns's status page).
 //! - [`telemetry`]: metric names.
 
 pub mod addresses;
@@ -41,6 +42,7 @@ pub mod reconcile;
 pub mod records;
 pub mod resync;
 pub mod server;
+pub mod status;
 pub mod stream;
 pub mod telemetry;
 pub mod writes;

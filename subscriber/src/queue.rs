@@ -112,6 +112,11 @@ impl IngestQueue {
         })
     }
 
+    /// Events accepted so far, ever (it grows with every accepted event).
+    pub fn accepted(&self) -> u64 {
+        self.progress.accepted.load(Ordering::SeqCst)
+    }
+
     /// Events accepted and not handled yet (queued, or in the batch being written).
     pub fn depth(&self) -> usize {
         let accepted = self.progress.accepted.load(Ordering::SeqCst);

@@ -31,6 +31,7 @@ use crate::mesos::source::MesosSource;
 use crate::queue::{IngestQueue, QueueReceiver};
 use crate::reconcile::{self, Reconciler};
 use crate::resync::Resync;
+use crate::status::{self, SourceLink, StatusInputs};
 use crate::stream::{self, StreamConfig};
 use crate::telemetry;
 use crate::writes::Writer;
@@ -67,7 +68,9 @@ impl Subscriber {
             .map(|m| tokio::spawn(m.handler(&parts, &config).run(events, handler_stop.clone())));
 
         let mut intake = Intake::default();
-        let leader = leadership(&config, addr, &mut intake).await?;
+        let id = format!("{}:{}:{}", leader::host_name(), std::process::id(), addr);
+        let leader = leadership(&config, id.clone(), &mut intake).await?;
+        let sse_link = SourceLink::default();
         if let Some(marathon) = &parts.marathon {
             intake.spawn(reconcile::run_loop(
                 marathon.reconciler.clone(),
@@ -76,7 +79,7 @@ impl Subscriber {
                 (!config.reconcile_interval.is_zero()).then_some(config.reconcile_interval),
                 intake.stop.clone(),
             ));
-            event_source(&config, &parts, marathon, &leader, &mut intake);
+            event_source(&config, &parts, marathon, &leader, &sse_link, &mut intake);
         }
         let mesos = parts.mesos.take().map(|source| {
             let api = MesosApi {
@@ -86,6 +89,17 @@ impl Subscriber {
             intake.spawn(source.run(leader.clone(), intake.stop.clone()));
             api
         });
+        intake.spawn(status::publish(
+            parts.registry.clone(),
+            StatusInputs {
+                id,
+                marathon: parts.marathon.as_ref().map(|_| (config.source, sse_link)),
+                mesos: mesos.as_ref().map(|m| m.status.clone()),
+                queue: parts.queue.clone(),
+            },
+            leader.clone(),
+            intake.stop.clone(),
+        ));
         let resync = parts.resync.clone();
         serve_api(
             listener,
@@ -279,7 +293,7 @@ impl Intake {
 /// Returns the leadership, which the leader gauge follows.
 async fn leadership(
     config: &Config,
-    addr: SocketAddr,
+    id: String,
     intake: &mut Intake,
 ) -> anyhow::Result<watch::Receiver<bool>> {
     let (leader_tx, leader_rx) = watch::channel(!config.election);
@@ -297,7 +311,7 @@ async fn leadership(
             .context("cannot set up the etcd election client")?;
         let election = ElectionConfig {
             name: config.election_name(),
-            id: format!("{}:{}:{}", leader::host_name(), std::process::id(), addr),
+            id,
             ttl: config.election_ttl,
         };
         intake.spawn(leader::run(
@@ -334,6 +348,7 @@ fn event_source(
     parts: &Parts,
     marathon: &MarathonParts,
     leader: &watch::Receiver<bool>,
+    sse_link: &SourceLink,
     intake: &mut Intake,
 ) {
     match config.source {
@@ -345,6 +360,7 @@ fn event_source(
             StreamConfig {
                 idle_timeout: config.sse_idle_timeout,
                 max_clock_skew: config.max_clock_skew,
+                link: sse_link.clone(),
                 ..StreamConfig::default()
             },
             intake.stop.clone(),

@@ -18,6 +18,7 @@ use crate::marathon::MarathonClient;
 use crate::marathon::sse::SseParser;
 use crate::queue::{IngestQueue, Queued};
 use crate::resync::Resync;
+use crate::status::SourceLink;
 use crate::telemetry;
 
 /// SSE client settings.
@@ -32,6 +33,8 @@ pub struct StreamConfig {
     /// Events stamped further than this ahead of this host's clock are dropped (see
     /// [`events::check_clock`]).
     pub max_clock_skew: Duration,
+    /// Told whether the stream is open (for the status record).
+    pub link: SourceLink,
 }
 
 impl Default for StreamConfig {
@@ -41,6 +44,7 @@ impl Default for StreamConfig {
             min_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             max_clock_skew: events::DEFAULT_MAX_CLOCK_SKEW,
+            link: SourceLink::default(),
         }
     }
 }
@@ -132,6 +136,7 @@ async fn connect_and_read(
     }
     *connected_before = true;
     telemetry::sse_connected(true);
+    config.link.set(true);
     tracing::info!(url = %response.url(), "Marathon event stream open");
     // No replay: whatever happened while disconnected comes from a resync.
     resync.request("SSE stream (re)connected");
@@ -164,6 +169,7 @@ async fn connect_and_read(
                     };
                     if stop {
                         telemetry::sse_connected(false);
+                        config.link.set(false);
                         return End::Shutdown;
                     }
                 }
@@ -180,6 +186,7 @@ async fn connect_and_read(
         }
     };
     telemetry::sse_connected(false);
+    config.link.set(false);
     end
 }
 

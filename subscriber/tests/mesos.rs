@@ -485,6 +485,20 @@ async fn the_master_down_deletes_nothing_and_an_in_sync_resync_writes_nothing() 
         (m["connected"] == false && m["error"] != Value::Null).then_some(())
     })
     .await;
+    let status = eventually(
+        "the status record to show the master gone",
+        WAIT,
+        async || {
+            let status = registry.get_subscriber_status().await.ok()??;
+            let mesos = status.sources.iter().find(|s| s.source == "mesos")?.clone();
+            (mesos.state == registry::SourceState::Connecting).then_some(mesos)
+        },
+    )
+    .await;
+    assert!(
+        status.detail.is_some_and(|d| d.contains("503")),
+        "the last error says why"
+    );
     let during = registry.list_mesos(&MesosScope::All).await.unwrap();
     assert_eq!(
         during.tasks, kept.tasks,
@@ -496,8 +510,22 @@ async fn the_master_down_deletes_nothing_and_an_in_sync_resync_writes_nothing() 
     sim.set_leader(Some(0)).await.unwrap();
     resynced_after(&sub, &before).await;
     let after = registry.list_mesos(&MesosScope::All).await.unwrap();
+    // Every record (with its mod_revision) as it was: nothing rewritten.
     assert_eq!(
-        after.revision, kept.revision,
+        (
+            &after.leader,
+            &after.masters,
+            &after.agents,
+            &after.frameworks,
+            &after.tasks
+        ),
+        (
+            &kept.leader,
+            &kept.masters,
+            &kept.agents,
+            &kept.frameworks,
+            &kept.tasks
+        ),
         "an in-sync resync writes nothing"
     );
     sub.stop().await;
