@@ -94,7 +94,7 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
         let ip = format!("10.{}.{}.{}", a / 65536 % 256 + 1, a / 256 % 256, a % 256);
         sim.add_agent(AgentSpec {
             ip: Some(ip),
-            ..AgentSpec::new(&format!("agent-{a}.example"))
+            ..AgentSpec::new(format!("agent-{a}.example"))
         })?;
     }
     let mut frameworks = vec![sim.marathon_id().context("the simulator's Marathon")?];
