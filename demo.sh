@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Herald's demo: etcd, the Marathon SIMULATOR, herald-subscriber and herald-dns on loopback,
-# the RSVP example deployed, and real DNS answers, guestutils output and a watcher firing
-# while rsvp scales from 1 to 3 and a task is killed. The stack stays up afterwards.
+# Herald's demo: etcd, the Marathon SIMULATOR, a Mesos master SIMULATOR (two masters),
+# herald-subscriber and herald-dns on loopback, the RSVP example deployed, and real DNS
+# answers, guestutils output and a watcher firing while rsvp scales from 1 to 3 and a task is
+# killed; then the Mesos names (leader.mesos, slave.mesos, another framework's task) and a
+# leader change. The stack stays up afterwards, with herald-dns's status page.
 #
 #   ./demo.sh          build, start, deploy, show
 #   ./demo.sh stop     stop everything the demo started
@@ -16,6 +18,8 @@ PROFILE=${HERALD_DEMO_PROFILE:-release}
 # README works as written against the demo.
 ETCD_PORT=${HERALD_DEMO_ETCD_PORT:-2379}
 SIM_PORT=${HERALD_DEMO_MARATHON_PORT:-8080}
+MESOS_PORT=${HERALD_DEMO_MESOS_PORT:-5050}
+MESOS_PORT2=${HERALD_DEMO_MESOS_PORT2:-5051}
 SUB_PORT=${HERALD_DEMO_SUBSCRIBER_PORT:-8090}
 DNS_PORT=${HERALD_DEMO_DNS_PORT:-5353}
 DNS_HTTP_PORT=${HERALD_DEMO_DNS_HTTP_PORT:-8123}
@@ -64,14 +68,14 @@ else
   step "Building Herald ($PROFILE)"
   flag=()
   [ "$PROFILE" = release ] && flag=(--release)
-  cargo build "${flag[@]}" --quiet -p herald-subscriber -p herald-dns -p herald-guestutils -p marathon-sim
+  cargo build "${flag[@]}" --quiet -p herald-subscriber -p herald-dns -p herald-guestutils -p marathon-sim -p mesos-sim
   BIN=$PWD/target/$PROFILE
 fi
 
 # --- 2. the stack ----------------------------------------------------------------------
 stop >/dev/null
 mkdir -p "$STATE/pids" "$STATE/logs"
-for port in "$ETCD_PORT" "$((ETCD_PORT + 1))" "$SIM_PORT" "$SUB_PORT" "$DNS_PORT" "$DNS_HTTP_PORT"; do
+for port in "$ETCD_PORT" "$((ETCD_PORT + 1))" "$SIM_PORT" "$MESOS_PORT" "$MESOS_PORT2" "$SUB_PORT" "$DNS_PORT" "$DNS_HTTP_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "port $port on 127.0.0.1 is taken; set the HERALD_DEMO_*_PORT variables (see the top of demo.sh)"
   fi
@@ -112,9 +116,16 @@ start marathon-sim "$BIN/marathon-sim" --listen "127.0.0.1:$SIM_PORT" --version 
 MARATHON=http://127.0.0.1:$SIM_PORT
 wait_for marathon-sim 'curl -sf "$MARATHON/ping"'
 
-step "Starting herald-subscriber on 127.0.0.1:$SUB_PORT (Marathon SSE stream -> etcd)"
+step "Starting the Mesos master simulator: 2 masters on 127.0.0.1:$MESOS_PORT and :$MESOS_PORT2"
+say "also a simulator: made-up agents, frameworks and tasks, served in the operator API's formats"
+start mesos-sim "$BIN/mesos-sim" --masters 2 --ports "$MESOS_PORT,$MESOS_PORT2" --heartbeat-secs 5
+MESOS=http://127.0.0.1:$MESOS_PORT
+wait_for mesos-sim 'curl -sf "$MESOS/sim/healthz"'
+
+step "Starting herald-subscriber on 127.0.0.1:$SUB_PORT (Marathon SSE + Mesos SUBSCRIBE -> etcd)"
 start herald-subscriber "$BIN/herald-subscriber" --listen "127.0.0.1:$SUB_PORT" \
-  --marathon "$MARATHON" --source sse
+  --marathon "$MARATHON" --source sse \
+  --mesos "http://127.0.0.1:$MESOS_PORT,http://127.0.0.1:$MESOS_PORT2"
 wait_for herald-subscriber 'curl -sf "http://127.0.0.1:$SUB_PORT/healthz"'
 
 step "Starting herald-dns on 127.0.0.1:$DNS_PORT (UDP+TCP), HTTP on 127.0.0.1:$DNS_HTTP_PORT"
@@ -169,13 +180,34 @@ sleep 1
 grep '^\[watcher\]' "$STATE/logs/herald-watcher.log" | tail -n +$((before + 1)) | sed 's/^/    /'
 dig_ _rsvp._tcp.marathon.mesos SRV
 
+# --- 4. the Mesos side -----------------------------------------------------------------
+step "Mesos infrastructure names: dig leader.mesos, _leader._tcp.mesos SRV, slave.mesos"
+wait_for "leader.mesos" '[ "$(answers leader.mesos A)" -ge 1 ]'
+dig_ leader.mesos A
+dig_ _leader._tcp.mesos SRV
+dig_ slave.mesos A
+
+step "Another framework: chronos registers and runs nightly-report (POST /sim/frameworks, /sim/tasks)"
+chronos=$(curl -sf -X POST "$MESOS/sim/frameworks" -d '{"name":"chronos","pid":"scheduler(1)@127.0.0.5:25501"}' | grep -o '"id":"[^"]*"' | cut -d'"' -f4)
+curl -sf -X POST "$MESOS/sim/tasks" -d "{\"app_id\":\"/nightly-report\",\"framework\":\"$chronos\",\"containerizer\":null}" >/dev/null
+wait_for "nightly-report.chronos.mesos" '[ "$(answers nightly-report.chronos.mesos A)" -ge 1 ]'
+dig_ nightly-report.chronos.mesos A
+dig_ chronos.mesos A
+
+step "Mesos leader change: master 1 takes over (POST /sim/leader?master=1)"
+curl -sf -X POST "$MESOS/sim/leader?master=1" >/dev/null
+wait_for "_leader._tcp.mesos to name port $MESOS_PORT2" 'dig @127.0.0.1 -p "$DNS_PORT" +short _leader._tcp.mesos SRV | grep -q " $MESOS_PORT2 "'
+dig_ _leader._tcp.mesos SRV
+
 step "The stack is running"
 cat <<EOF
     etcd               $HERALD_ETCD_ENDPOINTS
     Marathon simulator $MARATHON  (try: curl $MARATHON/v2/apps?embed=apps.tasks)
+    Mesos simulator    $MESOS, http://127.0.0.1:$MESOS_PORT2  (try: curl $MESOS/sim/masters)
     herald-subscriber  http://127.0.0.1:$SUB_PORT  (/v1/tasks, /cleanup, /metrics, /healthz)
     herald-dns         dig @127.0.0.1 -p $DNS_PORT rsvp.marathon.mesos
-                       http://127.0.0.1:$DNS_HTTP_PORT/v1/enumerate, /metrics, /healthz
+                       http://127.0.0.1:$DNS_HTTP_PORT/v1/enumerate, /v1/axfr, /metrics, /healthz
+    status page        http://127.0.0.1:$DNS_HTTP_PORT/  (what runs where, live)
     herald-watcher     log: $STATE/logs/herald-watcher.log
     logs               $STATE/logs/
 

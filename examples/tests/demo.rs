@@ -46,6 +46,8 @@ fn the_demo_runs_and_the_readme_commands_work_against_it() {
     let ports = [
         ("HERALD_DEMO_ETCD_PORT", etcd),
         ("HERALD_DEMO_MARATHON_PORT", free_port()),
+        ("HERALD_DEMO_MESOS_PORT", free_port()),
+        ("HERALD_DEMO_MESOS_PORT2", free_port()),
         ("HERALD_DEMO_SUBSCRIBER_PORT", free_port()),
         ("HERALD_DEMO_DNS_PORT", free_port()),
         ("HERALD_DEMO_DNS_HTTP_PORT", free_port()),
@@ -76,6 +78,11 @@ fn the_demo_runs_and_the_readme_commands_work_against_it() {
         "[watcher] rsvp changed",
         "now=3 instance(s)",
         "killed rsvp.",
+        "leader.mesos.",
+        "_leader._tcp.mesos.",
+        "slave.mesos.",
+        "nightly-report.chronos.mesos.",
+        "status page        http://127.0.0.1:",
         "Stop it all with: ./demo.sh stop",
     ] {
         assert!(
@@ -83,6 +90,11 @@ fn the_demo_runs_and_the_readme_commands_work_against_it() {
             "demo output lacks {expected:?}:\n{log}"
         );
     }
+    let mesos_port2 = ports[3].1;
+    assert!(
+        log.contains(&format!(" {mesos_port2} leader.mesos.")),
+        "the leader change shows in _leader._tcp.mesos SRV:\n{log}"
+    );
     assert_eq!(
         log.matches("rsvp.marathon.mesos.\t").count(),
         3,
@@ -90,8 +102,8 @@ fn the_demo_runs_and_the_readme_commands_work_against_it() {
     );
 
     // The README's operations commands, with the demo's ports.
-    let sub = ports[2].1;
-    let dns_http = ports[4].1;
+    let sub = ports[4].1;
+    let dns_http = ports[6].1;
     let (ok, plan) = sh(&format!("curl -sf http://127.0.0.1:{sub}/cleanup"));
     assert!(ok, "{plan}");
     let plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
