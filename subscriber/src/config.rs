@@ -159,8 +159,9 @@ pub struct Config {
     #[arg(long = "callback-url", env = "HERALD_CALLBACK_URL")]
     pub callback_url: Option<String>,
 
-    /// Period of the leader's reconcile against `GET /v2/apps?embed=apps.tasks` (`0`/`off`
-    /// disables it; it still runs when elected, after SSE reconnects and on demand).
+    /// Period of the leader's reconcile against `GET /v2/apps?embed=apps.tasks`, and of the
+    /// Mesos source's resubscribe (a fresh snapshot and its resync) (`0`/`off` disables it;
+    /// it still runs when elected, after SSE reconnects and on demand).
     #[arg(long = "reconcile-interval", env = "HERALD_RECONCILE_INTERVAL", default_value = "5m", value_parser = duration)]
     pub reconcile_interval: Duration,
 

@@ -1,4 +1,5 @@
-//! Herald's subscriber: Marathon events in, etcd records out.
+//! Herald's subscriber: Marathon events and the Mesos master's event stream in, etcd
+//! records out (the Mesos side: [`mesos`], its loop in [`mesos::source`]).
 //!
 //! ```text
 //!  Marathon ≤1.4 ──POST /callback──┐                         ┌── reconcile (GET /v2/apps?embed=apps.tasks)

@@ -16,9 +16,9 @@
 //! | `herald_subscriber_leader` | gauge | — (1 on the elected instance) |
 //! | `herald_subscriber_mesos_events_total` | counter | `type` (`TASK_ADDED`, ..., `HEARTBEAT`, `unknown_task`, `invalid`) |
 //! | `herald_subscriber_mesos_connected` | gauge | — (1 while a `SUBSCRIBE` stream is open) |
-//! | `herald_subscriber_mesos_reconnects_total` | counter | `reason` (`ended`, `idle`, `error`, `leader_changed`) |
+//! | `herald_subscriber_mesos_reconnects_total` | counter | `reason` (`ended`, `idle`, `error`, `leader_changed`, `resync`) |
 //! | `herald_subscriber_mesos_resyncs_total` | counter | `result` (`in_sync`, `applied`, `withheld`, `failed`) |
-//! | `herald_subscriber_mesos_writes_total` | counter | `outcome` (`written`, `unchanged`, `stale`, `conflict`, `refused`, `failed`) |
+//! | `herald_subscriber_mesos_writes_total` | counter | `outcome` (`written`, `unchanged`, `stale` (guard refused: a newer record or a changed revision), `refused`) |
 //!
 //! Event outcomes: `written`, `unchanged`, `stale` (an older event than what is stored),
 //! `conflict`, `ignored` (a type or state Herald does not act on), `not_an_app` (a pod or a
