@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use registry::{MesosScope, MesosWrite, MesosWriteOp, Registry, Stamp};
+use registry::{LeaderRecord, MesosScope, MesosWrite, MesosWriteOp, Registry, Stamp};
 use reqwest::Url;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -206,8 +206,10 @@ impl MesosSource {
         let (leader, mut stream) = self.connect(&mut members, preferred).await?;
         *preferred = Some(leader.clone());
         let (masters, leader_record) = self.masters_now(&leader, &members).await;
-        // The master and leader records are written by the resync that follows the
-        // snapshot (only what changed).
+        // A new leader shows at once, before the snapshot (which may take a while on a
+        // big cluster) is read; an unchanged one writes nothing (the resync that follows
+        // the snapshot checks the masters too).
+        self.publish_leader(&leader_record).await?;
         self.status.update(|v| {
             v.leader = Some(leader.to_string());
             v.last_error = None;
@@ -465,6 +467,27 @@ impl MesosSource {
             &Stamp::now(),
         );
         (Some(masters), record)
+    }
+
+    /// Writes the leader record when it names another master than the stored one.
+    async fn publish_leader(&self, record: &registry::LeaderRecord) -> Result<(), String> {
+        let stored = self
+            .registry
+            .get_mesos(&registry::MesosKey::Leader)
+            .await
+            .map_err(|e| format!("cannot read the leader record: {e}"))?;
+        let same = matches!(
+            &stored,
+            Some((registry::MesosEntry::Leader(old), _))
+                if LeaderRecord { updated_at: old.updated_at.clone(), ..record.clone() } == *old
+        );
+        if same {
+            return Ok(());
+        }
+        self.write(vec![MesosWriteOp::newer(MesosWrite::PutLeader(
+            record.clone(),
+        ))])
+        .await
     }
 
     fn zookeeper_records(
