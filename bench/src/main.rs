@@ -12,6 +12,7 @@ mod freshness;
 mod http;
 mod ingest;
 mod mesos;
+mod mesos_dns;
 mod procs;
 mod report;
 mod resync;

@@ -83,7 +83,7 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
     let etcd = fixture::etcd().await?;
     let registry = etcd.registry().await?;
     let sim = Simulator::start(SimConfig {
-        masters: 1,
+        masters: 2,
         agents: 0,
         heartbeat: Duration::from_secs(15),
         ..SimConfig::default()
@@ -111,7 +111,7 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
         "mesos: {agents} agents, {FRAMEWORKS} frameworks, {tasks} tasks made ({:.1} s)",
         t.elapsed().as_secs_f64()
     );
-    let master = sim.leader_url().context("a leading master")?;
+    let master = sim.master_urls().join(",");
 
     // The snapshot into an empty etcd.
     let empty = registry.ping().await?;
@@ -188,6 +188,18 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
         agents / 1000,
         tasks / 1000
     );
+    crate::mesos_dns::run(
+        crate::mesos_dns::Setup {
+            sim: &sim,
+            etcd: &etcd.endpoint(),
+            probe: (&probe, "probe.marathon.mesos."),
+            samples,
+            leader_changes: if quick { 3 } else { 10 },
+            label: &label,
+        },
+        report,
+    )
+    .await?;
     report.rows.push(
         Row::info(
             "mesos",
