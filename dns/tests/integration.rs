@@ -9,5 +9,4 @@ mod dns;
 mod malformed;
 mod mesos;
 mod outage;
-mod status_page;
 mod udp;

@@ -631,3 +631,72 @@ async fn with_both_sources_marathon_writes_its_own_tasks() {
     sub.stop().await;
     mesos.shutdown().await;
 }
+
+/// A stand-in master that only records the `Authorization` header of each `SUBSCRIBE` and
+/// answers 503 (no leader), so the subscriber keeps retrying.
+async fn recording_master() -> (String, tokio::sync::watch::Receiver<Vec<String>>) {
+    use axum::http::HeaderMap;
+    let (tx, rx) = tokio::sync::watch::channel(Vec::<String>::new());
+    let tx = std::sync::Arc::new(tx);
+    let app = axum::Router::new().route(
+        "/api/v1",
+        axum::routing::post(move |headers: HeaderMap| {
+            let tx = tx.clone();
+            async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("<none>")
+                    .to_string();
+                tx.send_modify(|seen| seen.push(auth));
+                (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "No leader elected",
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn credentials_go_to_the_masters() {
+    let (etcd, _registry) = etcd().await;
+    for (flags, want) in [
+        (["--mesos-token", "t0ken"], "Bearer t0ken".to_string()),
+        (
+            ["--mesos-credentials", "ops:s3cret"],
+            format!("Basic {}", base64_of("ops:s3cret")),
+        ),
+    ] {
+        let (url, mut seen) = recording_master().await;
+        let sub = mesos_subscriber(&etcd, &url, &flags).await;
+        let got = tokio::time::timeout(WAIT, seen.wait_for(|s| !s.is_empty()))
+            .await
+            .expect("a SUBSCRIBE within the wait")
+            .expect("the recorder runs")[0]
+            .clone();
+        assert_eq!(got, want);
+        // The 503 shows in /healthz, and nothing secret does.
+        let health = eventually("the 503 in /healthz", WAIT, async || {
+            let m = mesos_health(&sub).await;
+            m["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("503"))
+                .then_some(m)
+        })
+        .await;
+        assert!(!health.to_string().contains("t0ken") && !health.to_string().contains("s3cret"));
+        sub.stop().await;
+    }
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
