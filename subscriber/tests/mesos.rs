@@ -656,8 +656,10 @@ async fn recording_master() -> (String, tokio::sync::watch::Receiver<Vec<String>
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("its address"));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
