@@ -99,6 +99,15 @@ pub struct Config {
     /// net.core.wmem_max it needs CAP_NET_ADMIN.
     #[arg(long, env = "HERALD_DNS_UDP_SEND_BUFFER", default_value_t = 4 << 20)]
     pub udp_send_buffer: usize,
+    /// Serve the status page (`/`, `/ui/*`) on the HTTP listener (`--status-page false`:
+    /// off, and neither its catalog nor its watch of the subscriber's status is kept).
+    #[arg(
+        long,
+        env = "HERALD_DNS_STATUS_PAGE",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub status_page: bool,
 }
 
 impl Config {

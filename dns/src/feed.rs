@@ -1,17 +1,23 @@
 //! The watch loop that feeds the index and publishes snapshots, and the staleness it
 //! reports. The only part of herald-dns that talks to etcd. Two watches feed one index:
 //! the Marathon records and the Mesos source's; the zone is published once both are
-//! loaded, and it is as fresh as the staler of the two.
+//! loaded, and it is as fresh as the staler of the two. With the status page on, every
+//! event also goes to the page's [`Intake`] (before and after the index applies it), and
+//! a third watch follows the subscriber's status record for the page alone.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use registry::{EtcdArgs, MesosScope, MesosWatchEvent, Registry, Scope, WatchEvent, WatchOptions};
+use registry::{
+    EtcdArgs, MesosScope, MesosWatchEvent, Registry, Scope, StatusEvent, Watch, WatchEvent,
+    WatchOptions,
+};
 use service::{Health, HealthStatus};
 
 use crate::handler::SharedZone;
 use crate::index::{UpdateStats, ZoneIndex};
 use crate::metrics as m;
+use crate::status::intake::Intake;
 
 /// What the feed knows about its own freshness.
 #[derive(Debug, Default)]
@@ -156,12 +162,14 @@ pub async fn connect(args: &EtcdArgs, status: &FeedStatus) -> registry::Result<R
 }
 
 /// Runs the feed until a watch ends: full loads, then incremental updates, each
-/// published atomically to `zone` (which stays empty until both sources are loaded).
+/// published atomically to `zone` (which stays empty until both sources are loaded) and,
+/// when given, handed to the status page's `page`.
 pub async fn run(
     registry: Registry,
     mut index: ZoneIndex,
     zone: SharedZone,
     status: Arc<FeedStatus>,
+    mut page: Option<Intake>,
 ) {
     let mut marathon = registry.watch(Scope::All, WatchOptions::default());
     let mut mesos = match registry.watch_mesos(MesosScope::All, WatchOptions::default()) {
@@ -171,17 +179,26 @@ pub async fn run(
             return;
         }
     };
+    // Only the page shows the subscriber's status: no page, no watch.
+    let mut subscriber = page
+        .is_some()
+        .then(|| registry.watch_subscriber_status(WatchOptions::default()));
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
             event = marathon.next() => {
                 let Some(event) = event else { break };
-                on_marathon(event, &mut index, &zone, &status);
+                on_marathon(event, &mut index, &zone, &status, page.as_mut());
             }
             event = mesos.next() => {
                 let Some(event) = event else { break };
-                on_mesos(event, &mut index, &zone, &status);
+                on_mesos(event, &mut index, &zone, &status, page.as_mut());
             }
+            event = next_status(&mut subscriber) => match (event, page.as_mut()) {
+                (Some(event), Some(page)) => page.subscriber(event),
+                (Some(_), None) => {}
+                (None, _) => subscriber = None,
+            },
             _ = ticker.tick() => {}
         }
         let (connected, staleness) = match status.inner.lock() {
@@ -195,8 +212,25 @@ pub async fn run(
     }
 }
 
+/// The next event of the subscriber status watch; never, without one.
+async fn next_status(watch: &mut Option<Watch<StatusEvent>>) -> Option<StatusEvent> {
+    match watch {
+        Some(watch) => watch.next().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// One event of the Marathon watch.
-fn on_marathon(event: WatchEvent, index: &mut ZoneIndex, zone: &SharedZone, status: &FeedStatus) {
+fn on_marathon(
+    event: WatchEvent,
+    index: &mut ZoneIndex,
+    zone: &SharedZone,
+    status: &FeedStatus,
+    mut page: Option<&mut Intake>,
+) {
+    if let Some(page) = page.as_deref_mut() {
+        page.before_marathon(&event);
+    }
     match event {
         WatchEvent::Resynced(snapshot) => {
             for (key, reason) in &snapshot.invalid {
@@ -209,6 +243,9 @@ fn on_marathon(event: WatchEvent, index: &mut ZoneIndex, zone: &SharedZone, stat
             status.source(Source::Marathon, |s| s.loaded = true);
             status.confirmed(Source::Marathon, revision);
             publish(index, zone, status, &stats);
+            if let Some(page) = page {
+                page.after(index, &stats, revision);
+            }
             tracing::info!(
                 revision,
                 families = stats.families,
@@ -220,6 +257,9 @@ fn on_marathon(event: WatchEvent, index: &mut ZoneIndex, zone: &SharedZone, stat
             let stats = index.apply(revision, changes);
             status.confirmed(Source::Marathon, revision);
             publish(index, zone, status, &stats);
+            if let Some(page) = page {
+                page.after(index, &stats, revision);
+            }
         }
         WatchEvent::Live { revision } => status.confirmed(Source::Marathon, revision),
         WatchEvent::Disconnected { error } => disconnected(Source::Marathon, error, status),
@@ -227,7 +267,16 @@ fn on_marathon(event: WatchEvent, index: &mut ZoneIndex, zone: &SharedZone, stat
 }
 
 /// One event of the Mesos watch.
-fn on_mesos(event: MesosWatchEvent, index: &mut ZoneIndex, zone: &SharedZone, status: &FeedStatus) {
+fn on_mesos(
+    event: MesosWatchEvent,
+    index: &mut ZoneIndex,
+    zone: &SharedZone,
+    status: &FeedStatus,
+    mut page: Option<&mut Intake>,
+) {
+    if let Some(page) = page.as_deref_mut() {
+        page.before_mesos(&event);
+    }
     match event {
         MesosWatchEvent::Resynced(snapshot) => {
             for (key, reason) in &snapshot.invalid {
@@ -238,6 +287,9 @@ fn on_mesos(event: MesosWatchEvent, index: &mut ZoneIndex, zone: &SharedZone, st
             status.source(Source::Mesos, |s| s.loaded = true);
             status.confirmed(Source::Mesos, revision);
             publish(index, zone, status, &stats);
+            if let Some(page) = page {
+                page.after(index, &stats, revision);
+            }
             tracing::info!(revision, families = stats.families, "Mesos records loaded");
         }
         MesosWatchEvent::Changes { revision, changes } => {
@@ -245,6 +297,9 @@ fn on_mesos(event: MesosWatchEvent, index: &mut ZoneIndex, zone: &SharedZone, st
             let stats = index.apply_mesos(revision, changes);
             status.confirmed(Source::Mesos, revision);
             publish(index, zone, status, &stats);
+            if let Some(page) = page {
+                page.after(index, &stats, revision);
+            }
         }
         MesosWatchEvent::Live { revision } => status.confirmed(Source::Mesos, revision),
         MesosWatchEvent::Disconnected { error } => disconnected(Source::Mesos, error, status),

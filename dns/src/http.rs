@@ -34,7 +34,8 @@ pub struct ApiState {
     pub status: Arc<FeedStatus>,
 }
 
-/// The API router, including `/healthz` and `/metrics`.
+/// The API router, including `/healthz` and `/metrics` (the status page's routes are
+/// merged by [`crate::server`] when it is on).
 pub fn router(state: ApiState) -> Router {
     let status = state.status.clone();
     Router::new()
@@ -43,7 +44,6 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/hosts/{host}", get(hosts))
         .route("/v1/services/{service}", get(services))
         .route("/v1/enumerate", get(enumerate))
-        .merge(crate::status::router(state.clone()))
         .route("/v1/axfr", get(axfr))
         .with_state(state)
         .merge(service::ops_routes(move || {

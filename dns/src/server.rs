@@ -27,6 +27,7 @@ use crate::feed::{self, FeedStatus};
 use crate::handler::{DnsHandler, SharedZone};
 use crate::http::{self, ApiState};
 use crate::index::ZoneIndex;
+use crate::status;
 use crate::udp;
 
 /// Idle TCP connections are closed after this.
@@ -50,10 +51,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // etcd that does not answer is waited for, settings that cannot work end the process.
     let (etcd, index) = (config.etcd.clone(), ZoneIndex::new(naming.clone()));
     let (feed_zone, feed_status) = (zone.clone(), status.clone());
+    // The status page's catalog is fed by the feed, from the same watches as the index.
+    let page = config.status_page.then(status::Published::default);
+    let intake = page.clone().map(status::Intake::new);
     let (failed, mut connect_failed) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         match feed::connect(&etcd, &feed_status).await {
-            Ok(registry) => feed::run(registry, index, feed_zone, feed_status).await,
+            Ok(registry) => feed::run(registry, index, feed_zone, feed_status, intake).await,
             Err(error) => {
                 let _ = failed.send(error);
             }
@@ -73,8 +77,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         upstreams: upstreams.clone(),
         status: status.clone(),
     };
+    let mut router = http::router(api.clone());
+    if let Some(published) = page {
+        router = router.merge(status::routes(status::StatusState { api, published }));
+    }
     let http_shutdown = shutdown.clone().cancelled_owned();
-    let http_task = tokio::spawn(service::serve(listener, http::router(api), http_shutdown));
+    let http_task = tokio::spawn(service::serve(listener, router, http_shutdown));
 
     let acl = Arc::new(config.allow_recursion.clone());
     let threads = start_dns(&config, zone, zone_config, upstreams, acl, &shutdown)?;

@@ -47,6 +47,11 @@ pub struct ZoneTask {
     pub agent_suffix: Arc<str>,
     /// The task is running.
     pub running: bool,
+    /// The state's Mesos name (`TASK_STAGING`), shared; shown by the status page.
+    pub state: Arc<str>,
+    /// The agent's host name as the task record gives it (Marathon's `host`; empty for a
+    /// Mesos task, whose agent record has it), shared; shown by the status page.
+    pub host: Arc<str>,
     /// The health-check verdict.
     pub health: Health,
     /// The task's own addresses, those a client can use ([`registry::addresses::is_usable`]).
@@ -106,6 +111,8 @@ impl ZoneTask {
             hash: hash_of(&record.task_id),
             agent_suffix: strings.get(&suffix),
             running: record.state.is_running(),
+            state: strings.get(record.state.as_str()),
+            host: strings.get(&record.host),
             health: record.health,
             task_ips,
             agent_ips,
@@ -157,6 +164,8 @@ impl ZoneTask {
             hash: hash_of(&record.task_id),
             agent_suffix: strings.get(suffix.as_deref().unwrap_or_default()),
             running: record.state.is_running(),
+            state: strings.get(record.state.as_str()),
+            host: strings.get(""),
             health: record.health,
             task_ips,
             agent_ips: Box::default(),
@@ -174,6 +183,12 @@ impl ZoneTask {
     pub fn hash_str(&self) -> &str {
         // Always ASCII: built from the zbase32 alphabet.
         std::str::from_utf8(&self.hash).unwrap_or("")
+    }
+
+    /// Its canonical label under the task name `name`: `T-<hash>-<agent suffix>` (may hold
+    /// dots for a legacy `T`).
+    pub fn canonical_label(&self, name: &str) -> String {
+        names::canonical_from_parts(name, self.hash_str(), &self.agent_suffix)
     }
 }
 
@@ -266,11 +281,7 @@ impl TaskEntry {
 
     /// The canonical label `T-<hash>-<agent suffix>` (may hold dots for a legacy `T`).
     pub fn canonical_label(&self) -> String {
-        names::canonical_from_parts(
-            &self.family.name,
-            self.task.hash_str(),
-            &self.task.agent_suffix,
-        )
+        self.task.canonical_label(&self.family.name)
     }
 
     /// The canonical name relative to the domain, `C.F`: what the snapshot finds the

@@ -144,7 +144,7 @@ fn app_with_label(id: &str) -> AppRecord {
 
 /// An etcd with `/prod/web` (two tasks, the XSS label) and `/prod/db` (one task), and
 /// herald-dns serving it.
-async fn cluster() -> (EtcdServer, Registry, Herald) {
+pub async fn cluster() -> (EtcdServer, Registry, Herald) {
     let etcd = EtcdServer::start().await.unwrap();
     let registry = etcd.registry().await.unwrap();
     put(

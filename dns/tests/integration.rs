@@ -9,4 +9,5 @@ mod dns;
 mod malformed;
 mod mesos;
 mod outage;
+mod status_page;
 mod udp;

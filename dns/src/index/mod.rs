@@ -20,6 +20,7 @@ mod publish;
 mod store;
 #[cfg(test)]
 mod tests;
+mod view;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -92,6 +93,9 @@ pub struct UpdateStats {
     /// Task names that newly map to more than one raw name (collisions), with the raw
     /// names (app ids, Mesos DNS names).
     pub new_collisions: Vec<(String, Vec<String>)>,
+    /// The groups whose tasks or names may have changed ([`ZoneIndex::group_tasks`] and
+    /// [`ZoneIndex::group_families`] say what they are now).
+    pub groups: Vec<Group>,
 }
 
 /// What a batch of changes touched.
@@ -299,6 +303,7 @@ impl ZoneIndex {
     fn settle(&mut self, revision: i64, touched: Touched) -> UpdateStats {
         let mut stats = UpdateStats::default();
         let mut rebuild: BTreeSet<Family> = BTreeSet::new();
+        stats.groups = touched.groups.iter().cloned().collect();
         for group in touched.groups {
             let known = self.groups.contains_key(&group)
                 || matches!(&group, Group::App(id) if self.apps.contains_key(id));

@@ -1,32 +1,80 @@
-//! What the status page shows of the registry: every app and task record as stored (host
-//! names, labels, states and health, not only the tasks DNS serves), the Mesos records and
-//! the subscriber's status. Persistent maps, so a published [`Catalog`] is O(1) to clone
-//! and a change copies only the paths it touches.
+//! What the status page shows of the registry, without a second copy of it: every group's
+//! tasks are the DNS index's own [`ZoneTask`]s (served or not: state, health, host,
+//! addresses, ports), shared by reference, with the families the index publishes the
+//! group under; only what the index drops is kept here, compactly (an app's version and
+//! labels as shared strings; the Mesos masters, agents and frameworks; the subscriber's
+//! status). Persistent maps, so a published [`Catalog`] is O(1) to clone and a change
+//! copies only the paths it touches.
 
 use std::sync::Arc;
 
 use imbl::OrdMap;
 use registry::{
-    AgentRecord, AppId, AppRecord, Change, FrameworkRecord, LeaderRecord, MasterRecord,
-    MesosChange, MesosSnapshot, MesosTaskRecord, Snapshot, SubscriberStatus, TaskRecord,
+    AgentRecord, AppId, AppRecord, FrameworkRecord, LeaderRecord, MasterRecord, MesosChange,
+    NetworkMode, SubscriberStatus,
 };
 
-/// One app: its record (absent until the subscriber wrote it) and its tasks by id.
+use crate::task::{Family, Interner, ZoneTask};
+
+/// A group's tasks as the index holds them, and the families (task name `T` under
+/// framework label `F`) it is published under.
 #[derive(Clone, Debug, Default)]
-pub struct AppEntry {
-    /// The app record.
-    pub app: Option<Arc<AppRecord>>,
-    /// Its tasks, by task id.
-    pub tasks: OrdMap<String, Arc<TaskRecord>>,
+pub struct Tasks {
+    /// The tasks, by task id.
+    pub tasks: Arc<[Arc<ZoneTask>]>,
+    /// Its families: its DNS names are built from these.
+    pub families: Arc<[Family]>,
 }
 
-/// One Mesos framework: its record and its tasks by id.
+/// What the page shows of an app record that the DNS index does not keep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppInfo {
+    /// Marathon's app version.
+    pub version: Arc<str>,
+    /// How its tasks are networked.
+    pub networking: NetworkMode,
+    /// Whether it defines health checks.
+    pub health_checks: bool,
+    /// Its labels, by key (keys and values shared between apps).
+    pub labels: Box<[(Arc<str>, Arc<str>)]>,
+}
+
+impl AppInfo {
+    /// The page's part of `app`, its strings shared through `strings`.
+    pub fn new(app: &AppRecord, strings: &mut Interner) -> Self {
+        AppInfo {
+            version: strings.get(&app.version),
+            networking: app.networking,
+            health_checks: app.health_checks,
+            labels: app
+                .labels
+                .iter()
+                .map(|(k, v)| (strings.get(k), strings.get(v)))
+                .collect(),
+        }
+    }
+}
+
+/// One app: its record's page facts (absent until the subscriber wrote it) and its tasks.
+#[derive(Clone, Debug, Default)]
+pub struct AppEntry {
+    /// The app record's facts.
+    pub app: Option<Arc<AppInfo>>,
+    /// Its tasks and families.
+    pub group: Tasks,
+}
+
+/// One Mesos framework: its record, its label, and its tasks by DNS name.
 #[derive(Clone, Debug, Default)]
 pub struct FrameworkEntry {
     /// The framework record.
     pub framework: Option<Arc<FrameworkRecord>>,
-    /// Its tasks, by task id.
-    pub tasks: OrdMap<String, Arc<MesosTaskRecord>>,
+    /// The label `F` of its names, as the zone uses it.
+    pub label: Option<Arc<str>>,
+    /// Its tasks, by their raw DNS name (DiscoveryInfo name, else task name).
+    pub groups: OrdMap<Arc<str>, Tasks>,
+    /// Number of its tasks.
+    pub tasks: usize,
 }
 
 /// The Mesos source's records.
@@ -39,7 +87,9 @@ pub struct MesosView {
     /// Agents by id.
     pub agents: OrdMap<String, Arc<AgentRecord>>,
     /// Frameworks by id.
-    pub frameworks: OrdMap<String, FrameworkEntry>,
+    pub frameworks: OrdMap<Arc<str>, FrameworkEntry>,
+    /// Number of tasks of every framework.
+    pub tasks: usize,
 }
 
 impl MesosView {
@@ -50,6 +100,19 @@ impl MesosView {
             && self.agents.is_empty()
             && self.frameworks.is_empty()
     }
+
+    /// The host name of the agent a task runs on: its own record's, else its agent's.
+    pub fn host_of<'a>(&'a self, task: &'a ZoneTask) -> &'a str {
+        if !task.host.is_empty() {
+            return &task.host;
+        }
+        match &task.agent {
+            Some(crate::task::AgentRef::Id(id)) => {
+                self.agents.get(&**id).map_or("", |a| a.hostname.as_str())
+            }
+            _ => "",
+        }
+    }
 }
 
 /// The status page's view of the registry. Cloning is O(1).
@@ -57,11 +120,11 @@ impl MesosView {
 pub struct Catalog {
     /// True once the Marathon records were listed.
     pub loaded: bool,
-    /// The newest etcd revision applied, from any of the watches.
+    /// The newest etcd revision applied.
     pub revision: i64,
     /// Apps by id.
     pub apps: OrdMap<AppId, AppEntry>,
-    /// Number of task records.
+    /// Number of Marathon tasks.
     pub tasks: usize,
     /// The Mesos records.
     pub mesos: MesosView,
@@ -70,136 +133,108 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    fn advance(&mut self, revision: i64) {
+    /// Moves the revision forward to `revision`.
+    pub fn advance(&mut self, revision: i64) {
         self.revision = self.revision.max(revision);
     }
 
-    /// Replaces the Marathon records with a full listing.
-    pub fn load(&mut self, snapshot: Snapshot) {
-        self.apps = OrdMap::new();
-        self.tasks = 0;
-        let apps = snapshot.apps.into_iter().map(|v| Change::App(v.record));
-        let tasks = snapshot.tasks.into_iter().map(|v| Change::Task(v.record));
-        self.apply(snapshot.revision, apps.chain(tasks));
-        self.loaded = true;
-    }
-
-    /// Applies Marathon changes (idempotent: removing what is absent changes nothing).
-    pub fn apply(&mut self, revision: i64, changes: impl IntoIterator<Item = Change>) {
-        for change in changes {
-            match change {
-                Change::Task(task) => {
-                    let entry = self.apps.entry(task.app_id.clone()).or_default();
-                    let id = task.task_id.clone();
-                    if entry.tasks.insert(id, Arc::new(task)).is_none() {
-                        self.tasks += 1;
-                    }
+    /// Sets an app record's facts (`None`: removed).
+    pub fn set_app(&mut self, app_id: &AppId, app: Option<AppInfo>) {
+        match app {
+            Some(app) => {
+                let entry = self.apps.entry(app_id.clone()).or_default();
+                entry.app = Some(Arc::new(app));
+            }
+            None => {
+                if let Some(entry) = self.apps.get_mut(app_id) {
+                    entry.app = None;
                 }
-                Change::TaskRemoved { app_id, task_id } => {
-                    if let Some(entry) = self.apps.get_mut(&app_id)
-                        && entry.tasks.remove(&task_id).is_some()
-                    {
-                        self.tasks -= 1;
-                    }
-                    self.forget_if_empty(&app_id);
-                }
-                Change::App(app) => {
-                    let entry = self.apps.entry(app.app_id.clone()).or_default();
-                    entry.app = Some(Arc::new(app));
-                }
-                Change::AppRemoved { app_id } => {
-                    if let Some(entry) = self.apps.get_mut(&app_id) {
-                        entry.app = None;
-                    }
-                    self.forget_if_empty(&app_id);
-                }
+                self.forget_app_if_empty(app_id);
             }
         }
-        self.advance(revision);
     }
 
-    fn forget_if_empty(&mut self, app_id: &AppId) {
+    /// Sets an app's tasks and families as the index has them now.
+    pub fn set_app_group(&mut self, app_id: &AppId, group: Tasks) {
+        let entry = self.apps.entry(app_id.clone()).or_default();
+        self.tasks = self.tasks - entry.group.tasks.len() + group.tasks.len();
+        entry.group = group;
+        self.forget_app_if_empty(app_id);
+    }
+
+    fn forget_app_if_empty(&mut self, app_id: &AppId) {
         let empty = self
             .apps
             .get(app_id)
-            .is_some_and(|e| e.app.is_none() && e.tasks.is_empty());
+            .is_some_and(|e| e.app.is_none() && e.group.tasks.is_empty());
         if empty {
             self.apps.remove(app_id);
         }
     }
 
-    /// Replaces the Mesos records with a full listing.
-    pub fn load_mesos(&mut self, snapshot: MesosSnapshot) {
-        let mut view = MesosView {
-            leader: snapshot.leader.map(|v| Arc::new(v.record)),
-            ..MesosView::default()
-        };
-        for master in snapshot.masters {
-            view.masters
-                .insert(master.record.master_id.clone(), Arc::new(master.record));
+    /// Sets the tasks of a framework's DNS name `name` as the index has them now, and the
+    /// framework's label.
+    pub fn set_mesos_group(
+        &mut self,
+        framework_id: &Arc<str>,
+        label: Option<String>,
+        name: &Arc<str>,
+        group: Tasks,
+    ) {
+        let view = &mut self.mesos;
+        let entry = view.frameworks.entry(framework_id.clone()).or_default();
+        entry.label = label.map(Arc::from);
+        let before = entry.groups.get(name).map_or(0, |g| g.tasks.len());
+        view.tasks = view.tasks - before + group.tasks.len();
+        entry.tasks = entry.tasks - before + group.tasks.len();
+        if group.tasks.is_empty() {
+            entry.groups.remove(name);
+        } else {
+            entry.groups.insert(name.clone(), group);
         }
-        for agent in snapshot.agents {
-            view.agents
-                .insert(agent.record.agent_id.clone(), Arc::new(agent.record));
-        }
-        self.mesos = view;
-        let frameworks = snapshot.frameworks.into_iter().map(|v| v.record);
-        let tasks = snapshot.tasks.into_iter().map(|v| v.record);
-        let changes = frameworks
-            .map(MesosChange::Framework)
-            .chain(tasks.map(MesosChange::Task));
-        self.apply_mesos(snapshot.revision, changes);
+        forget_framework_if_empty(view, framework_id);
     }
 
-    /// Applies Mesos changes.
-    pub fn apply_mesos(&mut self, revision: i64, changes: impl IntoIterator<Item = MesosChange>) {
+    /// Forgets every Mesos record (before a full listing).
+    pub fn clear_mesos(&mut self) {
+        self.mesos = MesosView::default();
+    }
+
+    /// Applies a change of the Mesos cluster (a task change does nothing here: tasks come
+    /// from the index). `label` gives a framework's label as the zone uses it.
+    pub fn apply_cluster(&mut self, change: &MesosChange, label: impl Fn(&str) -> Option<String>) {
         let view = &mut self.mesos;
-        for change in changes {
-            match change {
-                MesosChange::Leader(r) => view.leader = Some(Arc::new(r)),
-                MesosChange::LeaderRemoved => view.leader = None,
-                MesosChange::Master(r) => {
-                    view.masters.insert(r.master_id.clone(), Arc::new(r));
-                }
-                MesosChange::MasterRemoved { master_id } => {
-                    view.masters.remove(&master_id);
-                }
-                MesosChange::Agent(r) => {
-                    view.agents.insert(r.agent_id.clone(), Arc::new(r));
-                }
-                MesosChange::AgentRemoved { agent_id } => {
-                    view.agents.remove(&agent_id);
-                }
-                MesosChange::Framework(r) => {
-                    let entry = view.frameworks.entry(r.framework_id.clone()).or_default();
-                    entry.framework = Some(Arc::new(r));
-                }
-                MesosChange::FrameworkRemoved { framework_id } => {
-                    if let Some(entry) = view.frameworks.get_mut(&framework_id) {
-                        entry.framework = None;
-                        if entry.tasks.is_empty() {
-                            view.frameworks.remove(&framework_id);
-                        }
-                    }
-                }
-                MesosChange::Task(t) => {
-                    let entry = view.frameworks.entry(t.framework_id.clone()).or_default();
-                    entry.tasks.insert(t.task_id.clone(), Arc::new(t));
-                }
-                MesosChange::TaskRemoved {
-                    framework_id,
-                    task_id,
-                } => {
-                    if let Some(entry) = view.frameworks.get_mut(&framework_id) {
-                        entry.tasks.remove(&task_id);
-                        if entry.tasks.is_empty() && entry.framework.is_none() {
-                            view.frameworks.remove(&framework_id);
-                        }
-                    }
-                }
+        match change {
+            MesosChange::Leader(r) => view.leader = Some(Arc::new(r.clone())),
+            MesosChange::LeaderRemoved => view.leader = None,
+            MesosChange::Master(r) => {
+                view.masters
+                    .insert(r.master_id.clone(), Arc::new(r.clone()));
             }
+            MesosChange::MasterRemoved { master_id } => {
+                view.masters.remove(master_id);
+            }
+            MesosChange::Agent(r) => {
+                view.agents.insert(r.agent_id.clone(), Arc::new(r.clone()));
+            }
+            MesosChange::AgentRemoved { agent_id } => {
+                view.agents.remove(agent_id);
+            }
+            MesosChange::Framework(r) => {
+                let id: Arc<str> = r.framework_id.as_str().into();
+                let entry = view.frameworks.entry(id).or_default();
+                entry.framework = Some(Arc::new(r.clone()));
+                entry.label = label(&r.framework_id).map(Arc::from);
+            }
+            MesosChange::FrameworkRemoved { framework_id } => {
+                if let Some(entry) = view.frameworks.get_mut(framework_id.as_str()) {
+                    entry.framework = None;
+                    entry.label = label(framework_id).map(Arc::from);
+                }
+                forget_framework_if_empty(view, framework_id);
+            }
+            MesosChange::Task(_) | MesosChange::TaskRemoved { .. } => {}
         }
-        self.advance(revision);
     }
 
     /// Replaces the subscriber's status.
@@ -209,52 +244,12 @@ impl Catalog {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use registry::harness::records;
-
-    use super::*;
-
-    fn id(s: &str) -> AppId {
-        AppId::parse(s).unwrap_or_else(|_| AppId::root())
-    }
-
-    #[test]
-    fn tasks_and_apps_come_and_go_and_empty_apps_are_forgotten() {
-        let mut catalog = Catalog::default();
-        let t1 = records::task("/web", "web.1", "10.0.0.1").build();
-        let t2 = records::task("/web", "web.2", "10.0.0.2").build();
-        catalog.apply(3, [Change::Task(t1.clone()), Change::Task(t2)]);
-        catalog.apply(
-            4,
-            [Change::Task(t1), Change::App(records::app("/web").build())],
-        );
-        assert_eq!((catalog.tasks, catalog.revision), (2, 4));
-        let before = catalog.clone();
-        let removals = [
-            Change::TaskRemoved {
-                app_id: id("/web"),
-                task_id: "web.1".into(),
-            },
-            Change::TaskRemoved {
-                app_id: id("/web"),
-                task_id: "web.1".into(),
-            },
-            Change::TaskRemoved {
-                app_id: id("/web"),
-                task_id: "web.2".into(),
-            },
-        ];
-        catalog.apply(5, removals);
-        assert_eq!(catalog.tasks, 0);
-        assert!(
-            catalog.apps.contains_key(&id("/web")),
-            "the app record stays"
-        );
-        catalog.apply(6, [Change::AppRemoved { app_id: id("/web") }]);
-        assert!(catalog.apps.is_empty());
-        // A published clone is unaffected.
-        assert_eq!(before.tasks, 2);
-        assert_eq!(before.apps[&id("/web")].tasks.len(), 2);
+fn forget_framework_if_empty(view: &mut MesosView, framework_id: &str) {
+    let empty = view
+        .frameworks
+        .get(framework_id)
+        .is_some_and(|e| e.framework.is_none() && e.groups.is_empty());
+    if empty {
+        view.frameworks.remove(framework_id);
     }
 }

@@ -65,7 +65,15 @@ pub fn freshness(
         "unreachable"
     };
     fields.insert("etcd", etcd.to_string());
-    let counts = format!("{} apps, {} tasks", catalog.apps.len(), catalog.tasks);
+    let mut counts = format!("{} apps, {} tasks", catalog.apps.len(), catalog.tasks);
+    if !catalog.mesos.frameworks.is_empty() {
+        let mesos = &catalog.mesos;
+        let frameworks = mesos.frameworks.len();
+        counts.push_str(&format!(
+            "; {frameworks} Mesos frameworks, {} framework tasks",
+            mesos.tasks
+        ));
+    }
     fields.insert("counts", counts);
     let subscriber = catalog.subscriber.as_deref();
     fields.insert("subscriber", subscriber_text(subscriber, &now));

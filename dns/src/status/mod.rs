@@ -3,8 +3,8 @@
 //!
 //! | module | job |
 //! |---|---|
-//! | `catalog` | the registry as the page shows it (apps, tasks, Mesos records, the subscriber status) |
-//! | `source` | the registry watches that keep the catalog current, publishing each change |
+//! | `catalog` | the registry as the page shows it: the index's own tasks and families per group, plus what the index drops (app versions and labels, the Mesos cluster's records, the subscriber status) |
+//! | `intake` | what the DNS feed hands the page with every watch event (the page opens no watch of its own), published atomically |
 //! | `view` | search, health filter and paging of the tables (pure) |
 //! | `dig` | a name's answer from the DNS index, through the DNS answering code (pure) |
 //! | `fresh` | revision, staleness, the etcd banner, the subscriber line |
@@ -14,6 +14,7 @@
 //!
 //! Routes (GET only): `/` (apps, or tasks with `?view=tasks`; `q`, `health`, `page`),
 //! `/ui/apps/{app id}` (one app: labels, DNS names with their answers, tasks),
+//! `/ui/frameworks/{framework id}` (one Mesos framework: its tasks with their DNS names),
 //! `/ui/name?name=&type=` (a name's answer as `dig` prints it), `/ui/events` (SSE),
 //! `/ui/state.json` (the freshness as JSON), `/ui/assets/status.{js,css}`.
 
@@ -23,7 +24,7 @@ pub mod dig;
 pub mod events;
 pub mod fresh;
 pub mod html;
-pub mod source;
+pub mod intake;
 pub mod view;
 
 use std::sync::Arc;
@@ -40,7 +41,7 @@ use crate::http::ApiState;
 use catalog::Catalog;
 use fresh::Freshness;
 use html::Zone;
-use source::Published;
+pub use intake::{Intake, Published};
 use view::ListQuery;
 
 /// What the page's handlers read.
@@ -68,25 +69,13 @@ impl StatusState {
     }
 }
 
-/// The page's routes (ready to merge into a router of any state), with the registry
-/// watches that feed it started on the current runtime (none outside one: the page then
-/// stays empty).
-pub fn router<S: Clone + Send + Sync + 'static>(api: ApiState) -> Router<S> {
-    let published = Published::default();
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => {
-            runtime.spawn(source::run(api.config.etcd.clone(), published.clone()));
-        }
-        Err(_) => tracing::warn!("status page: no runtime, the registry is not followed"),
-    }
-    routes(StatusState { api, published })
-}
-
-/// The routes over a given state (tests feed `published` themselves).
+/// The page's routes over `state` (ready to merge into a router of any state); the feed
+/// keeps `state.published` current through an [`Intake`].
 pub fn routes<S: Clone + Send + Sync + 'static>(state: StatusState) -> Router<S> {
     Router::new()
         .route("/", get(overview))
         .route("/ui/apps/{*id}", get(app))
+        .route("/ui/frameworks/{id}", get(framework))
         .route("/ui/name", get(name))
         .route("/ui/events", get(events::stream))
         .route("/ui/state.json", get(state_json))
@@ -98,7 +87,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(state: StatusState) -> Router<S>
 async fn overview(State(s): State<StatusState>, Query(q): Query<ListQuery>) -> Response {
     let catalog = s.catalog();
     let title = if q.tasks_view() { "Tasks" } else { "Apps" };
-    let content = html::overview(&catalog, &q);
+    let content = html::overview(&s.api.naming, &catalog, &q);
     let page = html::document(title, &s.freshness(), content, q.fragment.is_some());
     assets::html(page)
 }
@@ -140,6 +129,25 @@ async fn app(
         content,
         q.fragment.is_some(),
     );
+    assets::html(document)
+}
+
+async fn framework(
+    State(s): State<StatusState>,
+    Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> Response {
+    let catalog = s.catalog();
+    let snapshot = s.api.zone.load_full();
+    let zone = Zone {
+        naming: &s.api.naming,
+        config: &s.api.zone_config,
+        snapshot: snapshot.as_deref(),
+    };
+    let page = q.page.unwrap_or(1);
+    let content = html::framework_page(&zone, &catalog.mesos, &id, page);
+    let title = format!("Framework {id}");
+    let document = html::document(&title, &s.freshness(), content, q.fragment.is_some());
     assets::html(document)
 }
 

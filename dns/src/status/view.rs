@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
-use registry::{AppId, Health, TaskRecord};
+use registry::{AppId, Health};
 use serde::Deserialize;
 
-use super::catalog::{AppEntry, Catalog};
+use super::catalog::{AppEntry, Catalog, Tasks};
 use crate::names;
+use crate::task::ZoneTask;
 
 /// Rows per page.
 pub const PAGE_SIZE: usize = 100;
@@ -18,7 +19,7 @@ pub struct ListQuery {
     /// `apps` (the default) or `tasks`.
     #[serde(default)]
     pub view: Option<String>,
-    /// Text to find in app ids, DNS labels, task ids and host names (case-insensitive).
+    /// Text to find in app ids, DNS names, task ids and host names (case-insensitive).
     #[serde(default)]
     pub q: Option<String>,
     /// `healthy`, `unhealthy` or `unknown`: apps with such a task, or such tasks.
@@ -81,15 +82,15 @@ impl Filter {
         self.text.is_empty() || haystack.to_lowercase().contains(&self.text)
     }
 
-    /// True when `task` of the app `app_id` (labelled `label`) passes.
-    pub fn task(&self, app_id: &AppId, label: &str, task: &TaskRecord) -> bool {
+    /// True when `task`, of the group named `names` (an app id, a DNS label, ...), on
+    /// `host`, passes.
+    pub fn task(&self, names: &[&str], host: &str, task: &ZoneTask) -> bool {
         if self.health.is_some_and(|h| task.health != h) {
             return false;
         }
-        self.text_matches(app_id.as_str())
-            || self.text_matches(label)
+        names.iter().any(|n| self.text_matches(n))
             || self.text_matches(&task.task_id)
-            || self.text_matches(&task.host)
+            || self.text_matches(host)
     }
 
     /// True when the app passes: its id or label matches and, with a health filter, one
@@ -97,11 +98,12 @@ impl Filter {
     pub fn app(&self, app_id: &AppId, entry: &AppEntry) -> bool {
         let label = names::app_label(app_id);
         let named = self.text_matches(app_id.as_str()) || self.text_matches(&label);
-        let health_ok = |t: &Arc<TaskRecord>| self.health.is_none_or(|h| t.health == h);
+        let tasks = entry.group.tasks.iter();
         if named {
-            return self.health.is_none() || entry.tasks.values().any(health_ok);
+            return self.health.is_none() || tasks.clone().any(|t| Some(t.health) == self.health);
         }
-        entry.tasks.values().any(|t| self.task(app_id, &label, t))
+        let names = [app_id.as_str(), label.as_str()];
+        tasks.clone().any(|t| self.task(&names, &t.host, t))
     }
 }
 
@@ -149,16 +151,62 @@ pub fn apps<'a>(catalog: &'a Catalog, filter: &Filter, page: usize) -> Page<AppR
     )
 }
 
-/// The tasks that pass `filter`, page `page`.
-pub fn tasks<'a>(catalog: &'a Catalog, filter: &Filter, page: usize) -> Page<&'a Arc<TaskRecord>> {
-    let all = catalog.apps.iter().flat_map(|(id, entry)| {
+/// Whose task a row of the tasks table is.
+#[derive(Clone, Copy, Debug)]
+pub enum Owner<'a> {
+    /// A Marathon app's.
+    App(&'a AppId),
+    /// A Mesos framework's (its id), under a DNS name (its raw form).
+    Framework(&'a Arc<str>, &'a Arc<str>),
+}
+
+/// A row of the tasks table.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskRow<'a> {
+    /// Whose task it is.
+    pub owner: Owner<'a>,
+    /// Its group's tasks and families.
+    pub group: &'a Tasks,
+    /// The task.
+    pub task: &'a Arc<ZoneTask>,
+    /// The host name of its agent.
+    pub host: &'a str,
+}
+
+/// The tasks that pass `filter`, page `page`: Marathon's, then every framework's.
+pub fn tasks<'a>(catalog: &'a Catalog, filter: &Filter, page: usize) -> Page<TaskRow<'a>> {
+    let apps = catalog.apps.iter().flat_map(|(id, entry)| {
         let label = names::app_label(id);
-        entry
-            .tasks
-            .values()
-            .filter(move |t| filter.task(id, &label, t))
+        let group = &entry.group;
+        group.tasks.iter().filter_map(move |task| {
+            filter
+                .task(&[id.as_str(), &label], &task.host, task)
+                .then_some(TaskRow {
+                    owner: Owner::App(id),
+                    group,
+                    task,
+                    host: &task.host,
+                })
+        })
     });
-    paginate(all, page)
+    let mesos = &catalog.mesos;
+    let framework_tasks = mesos.frameworks.iter().flat_map(|(id, framework)| {
+        framework.groups.iter().flat_map(move |(name, group)| {
+            let labels: Vec<&str> = group.families.iter().map(|f| &*f.name).collect();
+            group.tasks.iter().filter_map(move |task| {
+                let host = mesos.host_of(task);
+                let mut names = vec![&**name];
+                names.extend(&labels);
+                filter.task(&names, host, task).then_some(TaskRow {
+                    owner: Owner::Framework(id, name),
+                    group,
+                    task,
+                    host,
+                })
+            })
+        })
+    });
+    paginate(apps.chain(framework_tasks), page)
 }
 
 #[cfg(test)]
@@ -169,7 +217,6 @@ mod tests {
     use super::*;
 
     fn catalog() -> Catalog {
-        let mut catalog = Catalog::default();
         let mut changes = Vec::new();
         for i in 0..250 {
             let app = format!("/group/app{i:03}");
@@ -182,8 +229,7 @@ mod tests {
             let task = records::task(&app, &format!("app{i:03}.1"), &host).health(health);
             changes.push(Change::Task(task.build()));
         }
-        catalog.apply(1, changes);
-        catalog
+        (*crate::status::intake::fed(changes, Vec::new())).clone()
     }
 
     fn query(q: &str, health: &str) -> Filter {
@@ -210,7 +256,7 @@ mod tests {
         assert_eq!(apps(&catalog, &query("", "unhealthy"), 1).matching, 125);
         let both = tasks(&catalog, &query("app00", "healthy"), 1);
         assert_eq!(both.matching, 5);
-        assert!(both.rows.iter().all(|t| t.health == Health::Healthy));
+        assert!(both.rows.iter().all(|t| t.task.health == Health::Healthy));
         assert_eq!(apps(&catalog, &query("nothing", ""), 1).pages, 1);
     }
 }

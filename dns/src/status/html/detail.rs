@@ -4,15 +4,15 @@
 use maud::{Markup, html};
 use registry::AppId;
 
-use super::lists::task_row;
+use super::lists::{task_columns, task_row};
 use super::{name_href, or_dash, pager};
 use crate::answer::ZoneConfig;
 use crate::names;
 use crate::served::Naming;
 use crate::snapshot::ZoneSnapshot;
-use crate::status::catalog::AppEntry;
+use crate::status::catalog::{AppEntry, Tasks};
 use crate::status::dig::{self, Reply, Sections};
-use crate::status::view::paginate;
+use crate::status::view::{Owner, TaskRow, paginate};
 
 /// What the DNS pages answer from.
 pub struct Zone<'a> {
@@ -37,32 +37,31 @@ impl Zone<'_> {
     }
 }
 
-/// The names an app is published under, with the types to ask: `T` and `T.slave`
-/// (addresses), and the SRV names of its protocols and named ports.
-fn app_names(
+/// The names a group of tasks is published under, with the types to ask: for each of its
+/// families (task name `T` under framework label `F`, as the index places it), `T.F` and
+/// `T.F.slave` (addresses), and the SRV names of its protocols and named ports.
+pub(super) fn group_names(
     naming: &Naming,
-    app_id: &AppId,
-    entry: &AppEntry,
+    group: &Tasks,
 ) -> Vec<(String, &'static [&'static str])> {
     const ADDR: &[&str] = &["A", "AAAA"];
     const SRV: &[&str] = &["SRV"];
-    let port_names: std::collections::BTreeSet<String> = entry
+    let port_names: std::collections::BTreeSet<&str> = group
         .tasks
-        .values()
+        .iter()
         .flat_map(|t| t.ports.iter().filter_map(|p| p.name.as_deref()))
-        .map(|n| names::sanitize_label(n, names::MAX_LABEL - 1))
-        .filter(|n| !n.is_empty())
         .collect();
     let mut out = Vec::new();
-    let mut push = |label: &str, slave: bool, types| {
-        if let Some(name) = naming.name(label, slave) {
-            out.push((name.to_string(), types));
-        }
-    };
-    for t in naming.task_names(app_id) {
-        push(&t, false, ADDR);
-        push(&t, true, ADDR);
-        let srv = names::srv_label(&t);
+    for family in group.families.iter() {
+        let (t, framework) = (&*family.name, &*family.framework);
+        let mut push = |label: &str, slave: bool, types| {
+            if let Some(name) = naming.name_in(label, framework, slave) {
+                out.push((name.to_string(), types));
+            }
+        };
+        push(t, false, ADDR);
+        push(t, true, ADDR);
+        let srv = names::srv_label(t);
         for proto in ["_tcp", "_udp"] {
             push(&format!("{srv}.{proto}"), false, SRV);
             push(&format!("{srv}.{proto}"), true, SRV);
@@ -74,15 +73,12 @@ fn app_names(
     out
 }
 
-/// The page of one app.
-pub fn app_page(zone: &Zone<'_>, app_id: &AppId, entry: Option<&AppEntry>, page: usize) -> Markup {
-    let Some(entry) = entry else {
-        return html! {
-            h1 { (app_id.as_str()) }
-            p { "The registry holds no app " code { (app_id.as_str()) } "." }
-        };
-    };
-    let names: Vec<(String, Vec<String>)> = app_names(zone.naming, app_id, entry)
+/// A table of names with herald-dns's answers now (names without an answer left out).
+pub(super) fn names_table(
+    zone: &Zone<'_>,
+    names: Vec<(String, &'static [&'static str])>,
+) -> Markup {
+    let names: Vec<(String, Vec<String>)> = names
         .into_iter()
         .map(|(name, types)| {
             let answers = zone.answers(&name, types);
@@ -90,25 +86,7 @@ pub fn app_page(zone: &Zone<'_>, app_id: &AppId, entry: Option<&AppEntry>, page:
         })
         .filter(|(_, answers)| !answers.is_empty())
         .collect();
-    let tasks = paginate(entry.tasks.values(), page);
-    let base = format!("/ui/apps{}", app_id.as_str());
-    let href = |p: usize| format!("{base}?page={p}");
-    let app = entry.app.as_deref();
     html! {
-        h1 { (app_id.as_str()) }
-        dl class="facts" {
-            div { dt { "DNS label" } dd { (names::app_label(app_id)) } }
-            div { dt { "Version" } dd { (or_dash(app.map(|a| a.version.as_str()))) } }
-            div { dt { "Networking" } dd { (or_dash(app.map(|a| format!("{:?}", a.networking).to_lowercase()))) } }
-            div { dt { "Health checks" } dd { (or_dash(app.map(|a| if a.health_checks { "yes" } else { "no" }))) } }
-        }
-        @if let Some(app) = app && !app.labels.is_empty() {
-            table class="list" id="labels" {
-                caption { "Labels" }
-                thead { tr { th scope="col" { "Label" } th scope="col" { "Value" } } }
-                tbody { @for (key, value) in &app.labels { tr { th scope="row" { (key) } td { (value) } } } }
-            }
-        }
         table class="list" id="names" {
             caption { "DNS names (herald-dns's answers now)" }
             thead { tr { th scope="col" { "Name" } th scope="col" { "Answer" } } }
@@ -120,17 +98,51 @@ pub fn app_page(zone: &Zone<'_>, app_id: &AppId, entry: Option<&AppEntry>, page:
                 @if names.is_empty() { tr { td colspan="2" { "No name is served: no task is running and healthy." } } }
             }
         }
+    }
+}
+
+/// The page of one app.
+pub fn app_page(zone: &Zone<'_>, app_id: &AppId, entry: Option<&AppEntry>, page: usize) -> Markup {
+    let Some(entry) = entry else {
+        return html! {
+            h1 { (app_id.as_str()) }
+            p { "The registry holds no app " code { (app_id.as_str()) } "." }
+        };
+    };
+    let group = &entry.group;
+    let rows = group.tasks.iter().map(|task| TaskRow {
+        owner: Owner::App(app_id),
+        group,
+        task,
+        host: &task.host,
+    });
+    let tasks = paginate(rows, page);
+    let base = format!("/ui/apps{}", app_id.as_str());
+    let href = |p: usize| format!("{base}?page={p}");
+    let app = entry.app.as_deref();
+    html! {
+        h1 { (app_id.as_str()) }
+        dl class="facts" {
+            div { dt { "DNS label" } dd { (names::app_label(app_id)) } }
+            div { dt { "Version" } dd { (or_dash(app.map(|a| &*a.version))) } }
+            div { dt { "Networking" } dd { (or_dash(app.map(|a| format!("{:?}", a.networking).to_lowercase()))) } }
+            div { dt { "Health checks" } dd { (or_dash(app.map(|a| if a.health_checks { "yes" } else { "no" }))) } }
+        }
+        @if let Some(app) = app && !app.labels.is_empty() {
+            table class="list" id="labels" {
+                caption { "Labels" }
+                thead { tr { th scope="col" { "Label" } th scope="col" { "Value" } } }
+                tbody { @for (key, value) in &app.labels { tr { th scope="row" { (key) } td { (value) } } } }
+            }
+        }
+        (names_table(zone, group_names(zone.naming, group)))
         table class="list" id="app-tasks" {
-            caption { (entry.tasks.len()) " tasks" }
+            caption { (group.tasks.len()) " tasks" }
             thead { tr {
                 th scope="col" { "Task" }
-                th scope="col" { "Host" }
-                th scope="col" { "Addresses" }
-                th scope="col" { "Ports" }
-                th scope="col" { "State" }
-                th scope="col" { "Health" }
+                (task_columns())
             } }
-            tbody { @for task in &tasks.rows { (task_row(task, false)) } }
+            tbody { @for row in &tasks.rows { (task_row(zone.naming, row, false)) } }
         }
         (pager(&tasks, href))
     }

@@ -1,18 +1,18 @@
 //! The overview: the search form, the apps or tasks table (one page of it) and the Mesos
-//! records.
-
-use std::sync::Arc;
+//! records; a task's row, shared by every table of tasks.
 
 use maud::{Markup, html};
-use registry::{AppId, Health, TaskRecord};
+use registry::{AppId, Health};
 
-use super::{app_href, form_urlencoded, or_dash, pager};
+use super::{app_href, form_urlencoded, framework_href, name_href, or_dash, pager};
 use crate::names;
-use crate::status::catalog::{AppEntry, Catalog, MesosView};
-use crate::status::view::{self, ListQuery, PAGE_SIZE, health_name};
+use crate::served::Naming;
+use crate::status::catalog::{AppEntry, Catalog};
+use crate::status::view::{self, ListQuery, Owner, TaskRow, health_name};
+use crate::task::ZoneTask;
 
 /// The overview's content for `query`.
-pub fn overview(catalog: &Catalog, query: &ListQuery) -> Markup {
+pub fn overview(naming: &Naming, catalog: &Catalog, query: &ListQuery) -> Markup {
     let filter = query.filter();
     let tasks_view = query.tasks_view();
     let q = query.q.as_deref().unwrap_or("");
@@ -44,22 +44,19 @@ pub fn overview(catalog: &Catalog, query: &ListQuery) -> Markup {
         }
         div id="results" {
             @if tasks_view {
-                (tasks_table(catalog, &view::tasks(catalog, &filter, query.page()), &href))
+                (tasks_table(naming, catalog, &view::tasks(catalog, &filter, query.page()), &href))
             } @else {
                 (apps_table(catalog, &view::apps(catalog, &filter, query.page()), &href))
             }
-            (mesos(&catalog.mesos))
+            (super::mesos::section(&catalog.mesos))
         }
     }
 }
 
 fn health_counts(entry: &AppEntry) -> Markup {
-    let count = |h: Health| entry.tasks.values().filter(|t| t.health == h).count();
-    let running = entry
-        .tasks
-        .values()
-        .filter(|t| t.state.is_running())
-        .count();
+    let tasks = &entry.group.tasks;
+    let count = |h: Health| tasks.iter().filter(|t| t.health == h).count();
+    let running = tasks.iter().filter(|t| t.running).count();
     html! {
         (running) " running"
         @for h in [Health::Healthy, Health::Unhealthy, Health::Unknown] {
@@ -86,11 +83,11 @@ fn apps_table(
             } }
             tbody {
                 @for (app_id, entry) in &page.rows {
-                    @let hosts: std::collections::BTreeSet<&str> = entry.tasks.values().map(|t| t.host.as_str()).collect();
+                    @let hosts: std::collections::BTreeSet<&str> = entry.group.tasks.iter().map(|t| &*t.host).collect();
                     tr {
                         th scope="row" { a href=(app_href(app_id)) { (app_id.as_str()) } }
                         td { (names::app_label(app_id)) }
-                        td class="num" { (entry.tasks.len()) }
+                        td class="num" { (entry.group.tasks.len()) }
                         td { (health_counts(entry)) }
                         td { (shortlist(hosts.into_iter(), 3)) }
                     }
@@ -113,32 +110,44 @@ fn shortlist<'a>(items: impl ExactSizeIterator<Item = &'a str>, n: usize) -> Str
 }
 
 fn tasks_table(
+    naming: &Naming,
     catalog: &Catalog,
-    page: &view::Page<&Arc<TaskRecord>>,
+    page: &view::Page<TaskRow<'_>>,
     href: &dyn Fn(usize) -> String,
 ) -> Markup {
+    let total = catalog.tasks + catalog.mesos.tasks;
     html! {
         table class="list" id="tasks" {
-            caption { (page.matching) " of " (catalog.tasks) " tasks" }
+            caption { (page.matching) " of " (total) " tasks" }
             thead { tr {
                 th scope="col" { "Task" }
-                th scope="col" { "App" }
-                th scope="col" { "Host" }
-                th scope="col" { "Addresses" }
-                th scope="col" { "Ports" }
-                th scope="col" { "State" }
-                th scope="col" { "Health" }
+                th scope="col" { "App or framework" }
+                (task_columns())
             } }
             tbody {
-                @for task in &page.rows { (task_row(task, true)) }
+                @for row in &page.rows { (task_row(naming, row, true)) }
             }
         }
         (pager(page, href))
     }
 }
 
-/// One task as a table row (with its app's link when `with_app`).
-pub(super) fn task_row(task: &TaskRecord, with_app: bool) -> Markup {
+/// The column headers of a task row after its id and owner.
+pub(super) fn task_columns() -> Markup {
+    html! {
+        th scope="col" { "DNS name" }
+        th scope="col" { "Host" }
+        th scope="col" { "Addresses" }
+        th scope="col" { "Ports" }
+        th scope="col" { "State" }
+        th scope="col" { "Health" }
+    }
+}
+
+/// One task as a table row (with its app or framework when `with_owner`). Its DNS name is
+/// its canonical name under its group's first family, as the index names it.
+pub(super) fn task_row(naming: &Naming, row: &TaskRow<'_>, with_owner: bool) -> Markup {
+    let task: &ZoneTask = row.task;
     let ips = |list: &[std::net::IpAddr]| {
         list.iter()
             .map(|ip| ip.to_string())
@@ -149,78 +158,43 @@ pub(super) fn task_row(task: &TaskRecord, with_app: bool) -> Markup {
         .ports
         .iter()
         .map(|p| {
-            let number = or_dash(p.host_port.or(p.container_port));
-            let protocols: Vec<&str> = p.protocols.iter().map(|x| x.as_str()).collect();
+            let number = or_dash(p.discovery.or(p.host));
+            let protocols = match (p.tcp, p.udp) {
+                (true, true) => "tcp+udp",
+                (false, true) => "udp",
+                _ => "tcp",
+            };
             match &p.name {
-                Some(name) => format!("{name}: {number}/{}", protocols.join("+")),
-                None => format!("{number}/{}", protocols.join("+")),
+                Some(name) => format!("{name}: {number}/{protocols}"),
+                None => format!("{number}/{protocols}"),
             }
         })
         .collect();
+    let canonical = row.group.families.first().and_then(|family| {
+        let label = task.canonical_label(&family.name);
+        naming.name_in(&label, &family.framework, false)
+    });
     html! {
         tr {
             th scope="row" { code { (task.task_id) } }
-            @if with_app {
-                td { a href=(app_href(&task.app_id)) { (task.app_id.as_str()) } }
+            @if with_owner {
+                td { @match row.owner {
+                    Owner::App(app_id) => { a href=(app_href(app_id)) { (app_id.as_str()) } },
+                    Owner::Framework(id, name) => { a href=(framework_href(id)) { (name) } },
+                } }
             }
-            td { (task.host) }
+            td { @match &canonical {
+                Some(name) => { a href=(name_href(&name.to_string(), "A")) { (name) } },
+                None => { "–" },
+            } }
+            td { (row.host) }
             td {
                 @if !task.task_ips.is_empty() { "task " (ips(&task.task_ips)) br; }
                 "agent " (ips(&task.agent_ips))
             }
             td { (ports.join(", ")) }
-            td { (task.state.as_str()) }
+            td { (task.state) }
             td class=(health_name(task.health)) { (health_name(task.health)) }
-        }
-    }
-}
-
-/// The Mesos records, when the registry holds any (the first page of each kind).
-fn mesos(view: &MesosView) -> Markup {
-    if view.is_empty() {
-        return html! {};
-    }
-    let more = |total: usize| (total > PAGE_SIZE).then(|| format!(" (first {PAGE_SIZE} shown)"));
-    html! {
-        section id="mesos" aria-labelledby="mesos-h" {
-            h2 id="mesos-h" { "Mesos" }
-            p { "Leader: "
-                @match &view.leader {
-                    Some(l) => { (l.master_id) " at " (or_dash(l.hostname.as_deref())) " (" (or_dash(l.ip)) ":" (or_dash(l.port)) ")" },
-                    None => { "unknown" },
-                }
-            }
-            table class="list" id="masters" {
-                caption { (view.masters.len()) " masters" (more(view.masters.len()).unwrap_or_default()) }
-                thead { tr { th scope="col" { "Master" } th scope="col" { "Host" } th scope="col" { "Address" } th scope="col" { "Version" } th scope="col" { "Leading" } } }
-                tbody { @for m in view.masters.values().take(PAGE_SIZE) { tr {
-                    th scope="row" { (m.master_id) }
-                    td { (or_dash(m.hostname.as_deref())) }
-                    td { (or_dash(m.ip)) ":" (or_dash(m.port)) }
-                    td { (or_dash(m.version.as_deref())) }
-                    td { @if m.leading { "yes" } @else { "no" } }
-                } } }
-            }
-            table class="list" id="agents" {
-                caption { (view.agents.len()) " agents" (more(view.agents.len()).unwrap_or_default()) }
-                thead { tr { th scope="col" { "Agent" } th scope="col" { "Host" } th scope="col" { "Address" } } }
-                tbody { @for a in view.agents.values().take(PAGE_SIZE) { tr {
-                    th scope="row" { (a.agent_id) }
-                    td { (a.hostname) }
-                    td { (or_dash(a.ip)) ":" (or_dash(a.port)) }
-                } } }
-            }
-            table class="list" id="frameworks" {
-                caption { (view.frameworks.len()) " frameworks" (more(view.frameworks.len()).unwrap_or_default()) }
-                thead { tr { th scope="col" { "Framework" } th scope="col" { "Id" } th scope="col" { "Host" } th scope="col" { "Active" } th scope="col" { "Tasks" } } }
-                tbody { @for (id, f) in view.frameworks.iter().take(PAGE_SIZE) { tr {
-                    th scope="row" { (or_dash(f.framework.as_ref().map(|r| r.name.as_str()))) }
-                    td { code { (id) } }
-                    td { (or_dash(f.framework.as_ref().and_then(|r| r.hostname.as_deref()))) }
-                    td { (or_dash(f.framework.as_ref().map(|r| if r.active { "yes" } else { "no" }))) }
-                    td class="num" { (f.tasks.len()) }
-                } } }
-            }
         }
     }
 }

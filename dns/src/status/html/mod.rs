@@ -9,9 +9,11 @@
 
 mod detail;
 mod lists;
+mod mesos;
 
 pub use detail::{Zone, app_page, name_page};
 pub use lists::overview;
+pub use mesos::framework_page;
 
 use maud::{DOCTYPE, Markup, html};
 
@@ -117,6 +119,11 @@ fn app_href(app_id: &registry::AppId) -> String {
     format!("/ui/apps{}", app_id.as_str())
 }
 
+/// The link to a Mesos framework's page.
+fn framework_href(framework_id: &str) -> String {
+    format!("/ui/frameworks/{}", percent_encode(framework_id))
+}
+
 /// The link to a name's answer.
 fn name_href(name: &str, qtype: &str) -> String {
     let mut query = form_urlencoded(&[("name", name), ("type", qtype)]);
@@ -124,20 +131,23 @@ fn name_href(name: &str, qtype: &str) -> String {
     format!("/ui/name{query}")
 }
 
+/// `text` with every byte but the unreserved ones percent-encoded.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// `key=value&...`, percent-encoded.
 fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
-    let encode = |s: &str| {
-        let mut out = String::new();
-        for b in s.bytes() {
-            match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                    out.push(b as char)
-                }
-                _ => out.push_str(&format!("%{b:02X}")),
-            }
-        }
-        out
-    };
+    let encode = percent_encode;
     pairs
         .iter()
         .filter(|(_, v)| !v.is_empty())
