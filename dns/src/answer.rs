@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::rdata::{NS, PTR, SOA, SRV};
+use std::net::IpAddr;
+
+use hickory_proto::rr::rdata::{A, AAAA, NS, PTR, SOA, SRV};
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 
 use crate::snapshot::{NameRecords, ZoneSnapshot};
@@ -24,6 +26,9 @@ pub struct ZoneConfig {
     pub mname: Name,
     /// SOA RNAME.
     pub rname: Name,
+    /// The addresses `mname` answers (as Mesos-DNS's `SOAMname`): the DNS listener's, or
+    /// every non-loopback interface address when it listens on the unspecified address.
+    pub mname_addrs: Vec<IpAddr>,
 }
 
 /// The sections of a response.
@@ -113,6 +118,9 @@ impl ZoneConfig {
             }
             return Some(answer);
         }
+        if *lower == LowerName::new(&self.mname) {
+            return Some(self.mname_answer(zone, qname, qtype));
+        }
         let Some(records) = zone.lookup(lower) else {
             let rcode = if zone.exists(lower) {
                 ResponseCode::NoError
@@ -127,6 +135,23 @@ impl ZoneConfig {
             return Some(self.negative(zone, ResponseCode::NoError));
         }
         Some(answer)
+    }
+
+    /// `mname` (`ns1.D`): the listener's addresses.
+    fn mname_answer(&self, zone: &ZoneSnapshot, qname: &Name, qtype: RecordType) -> Answer {
+        let mut answer = Answer::new(ResponseCode::NoError);
+        for ip in &self.mname_addrs {
+            let data = match (ip, qtype) {
+                (IpAddr::V4(v4), RecordType::A | RecordType::ANY) => RData::A(A(*v4)),
+                (IpAddr::V6(v6), RecordType::AAAA | RecordType::ANY) => RData::AAAA(AAAA(*v6)),
+                _ => continue,
+            };
+            answer.answers.push(self.record(qname, data));
+        }
+        if answer.answers.is_empty() {
+            return self.negative(zone, ResponseCode::NoError);
+        }
+        answer
     }
 
     /// PTR answers for task addresses; other reverse names are not ours.
@@ -211,6 +236,16 @@ mod tests {
         zone_config()
             .answer(&index.snapshot(), &name, &LowerName::new(&name), qtype)
             .expect("in zone")
+    }
+
+    #[test]
+    fn the_soa_mname_answers_the_listener_addresses() {
+        let index = ZoneIndex::new(naming());
+        let a = ask(&index, "ns1.mesos.", RecordType::A);
+        assert_eq!(rdatas(&a.answers), vec!["127.0.0.1"]);
+        let aaaa = ask(&index, "ns1.mesos.", RecordType::AAAA);
+        assert_eq!((aaaa.rcode, aaaa.answers.len()), (ResponseCode::NoError, 0));
+        assert_eq!(aaaa.authority.len(), 1, "NODATA with the SOA");
     }
 
     fn rdatas(records: &[Record]) -> Vec<String> {

@@ -148,6 +148,7 @@ impl Config {
             negative_ttl: self.negative_ttl,
             mname,
             rname,
+            mname_addrs: listener_addresses(self.dns_listen.ip()),
         })
     }
 
@@ -159,6 +160,32 @@ impl Config {
         let text = std::fs::read_to_string(Path::new("/etc/resolv.conf")).unwrap_or_default();
         Ok(resolv_conf_upstreams(&text, self.dns_listen))
     }
+}
+
+/// The addresses a listener on `ip` is reached at: `ip` itself, or, for the unspecified
+/// address, every non-loopback interface address (IPv4 only for `0.0.0.0`), as Mesos-DNS
+/// answers its SOA MNAME.
+pub fn listener_addresses(ip: IpAddr) -> Vec<IpAddr> {
+    if !ip.is_unspecified() {
+        return vec![ip];
+    }
+    let Ok(interfaces) = nix::ifaddrs::getifaddrs() else {
+        return Vec::new();
+    };
+    let mut out: Vec<IpAddr> = interfaces
+        .filter_map(|i| {
+            let address = i.address?;
+            address
+                .as_sockaddr_in()
+                .map(|v4| IpAddr::V4(v4.ip()))
+                .or_else(|| address.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip())))
+        })
+        .filter(|a| !a.is_loopback() && registry::addresses::is_usable(*a))
+        .filter(|a| ip.is_ipv6() || a.is_ipv4())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Parses `ip`, `ip:port` or `[v6]:port` (port 53 by default).

@@ -33,6 +33,7 @@ pub fn zone_config() -> ZoneConfig {
         negative_ttl: 5,
         mname: name("ns1.mesos."),
         rname: name("root.ns1.mesos."),
+        mname_addrs: vec![std::net::Ipv4Addr::LOCALHOST.into()],
     }
 }
 

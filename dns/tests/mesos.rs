@@ -94,6 +94,8 @@ async fn infrastructure_names_answer_mesos_dns_vectors() {
         ask("chronoswithaspaceandmixedcase-2.0.1.mesos", "A"),
         ["1.2.3.12"]
     );
+    // The SOA MNAME answers the listener's address, as Mesos-DNS's SOAMname does.
+    assert_eq!(ask("ns1.mesos", "A"), [herald.dns.ip().to_string()]);
     let nopid = herald.dig(&["nopid.mesos", "A"]);
     assert!(nopid.contains("status: NXDOMAIN"), "no address: {nopid}");
     assert_eq!(
