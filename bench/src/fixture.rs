@@ -131,6 +131,16 @@ impl Subscriber {
     /// Starts herald-subscriber against `marathon` (SSE or callbacks), without election and
     /// without periodic reconcile, and waits until its API answers.
     pub async fn start(etcd_endpoint: &str, marathon: &str, source: &str) -> Result<Subscriber> {
+        Self::start_with(etcd_endpoint, marathon, source, &[]).await
+    }
+
+    /// [`Subscriber::start`] with `extra` flags.
+    pub async fn start_with(
+        etcd_endpoint: &str,
+        marathon: &str,
+        source: &str,
+        extra: &[&str],
+    ) -> Result<Subscriber> {
         let http = procs::free_addr()?;
         let mut cmd = Command::new(procs::binary("herald-subscriber")?);
         cmd.args(["--etcd-endpoints", etcd_endpoint])
@@ -139,6 +149,7 @@ impl Subscriber {
             .args(["--listen", &http.to_string()])
             .args(["--election", "false"])
             .args(["--reconcile-interval", "0"])
+            .args(extra)
             .env("HERALD_LOG", "warn,herald_registry=error");
         let mut sub = Subscriber {
             proc: Proc::spawn("herald-subscriber", &mut cmd)?,

@@ -141,7 +141,7 @@ async fn lost_records(registry: &Registry, sim: &Simulator) -> Result<usize> {
 }
 
 /// etcd's put rate with `PUT_CONCURRENCY` concurrent clients for `time`.
-async fn put_rate(endpoint: &str, time: Duration) -> Result<f64> {
+pub(crate) async fn put_rate(endpoint: &str, time: Duration) -> Result<f64> {
     let client = etcd_client::Client::connect([endpoint], None)
         .await
         .context("cannot connect to etcd")?;

@@ -141,6 +141,7 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
     let after = registry.list_mesos(&MesosScope::All).await?;
     let writes = changed_since(&after, newest_before);
     let hwm_after_mb = procs::status_bytes(sub.proc.pid(), "VmHWM")? as f64 / 1e6;
+    let rss_after_mb = procs::status_bytes(sub.proc.pid(), "VmRSS")? as f64 / 1e6;
 
     // Event -> etcd: health flips, each seen through a watch.
     let mut watch = registry.watch_mesos(MesosScope::All, WatchOptions::default())?;
@@ -220,7 +221,7 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
     ));
     report.rows.push(
         Row::target("mesos", "Mesos records rewritten by an in-sync resync", writes as f64, "records", "0", writes == 0)
-            .note(format!("POST /cleanup -> resubscribe -> resync: {in_sync_s:.2} s; VmHWM then {hwm_after_mb:.0} MB")),
+            .note(format!("POST /cleanup -> resubscribe -> resync: {in_sync_s:.2} s; VmHWM then {hwm_after_mb:.0} MB, VmRSS {rss_after_mb:.0} MB")),
     );
     report.rows.push(
         Row::target(
@@ -241,7 +242,7 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
     report.details.insert(
         "mesos".into(),
         json!({"agents": agents, "frameworks": FRAMEWORKS, "tasks": tasks, "snapshot_s": snapshot_s,
-               "vmhwm_mb": hwm_mb, "in_sync_s": in_sync_s, "in_sync_writes": writes,
+               "vmhwm_mb": hwm_mb, "vmrss_after_in_sync_mb": rss_after_mb, "in_sync_s": in_sync_s, "in_sync_writes": writes,
                "event_ms": latencies}),
     );
     drop(sub);

@@ -16,6 +16,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 
 use registry::AppId;
 
+use super::listing::{self, ChunkReader};
 use super::model;
 use crate::http_client::{self, error_chain};
 
@@ -23,6 +24,8 @@ use crate::http_client::{self, error_chain};
 const MAX_REDIRECTS: usize = 5;
 /// The largest REST answer read (a big cluster's `/v2/apps?embed=apps.tasks`).
 const MAX_BODY: usize = 512 * 1024 * 1024;
+/// Body chunks buffered between the network and the listing's parser.
+const LISTING_CHUNKS: usize = 16;
 
 /// How to reach Marathon.
 #[derive(Clone, Default)]
@@ -251,28 +254,86 @@ impl MarathonClient {
 
     /// `GET /v2/apps?embed=apps.tasks`: every app with its tasks. An answer without an
     /// `apps` list, or with an app without embedded tasks, is an error (never "no apps").
+    /// Holds the whole listing: a reconcile reads it with [`Self::for_each_app_with_tasks`].
     pub async fn apps_with_tasks(&self) -> Result<Vec<model::App>, MarathonError> {
+        let (_, apps) = self
+            .for_each_app_with_tasks(Vec::new(), |apps, app| apps.push(app))
+            .await?;
+        Ok(apps)
+    }
+
+    /// `GET /v2/apps?embed=apps.tasks`, parsed as the body arrives: `each` gets `state` and
+    /// every app as soon as it is complete (on a blocking thread, so it may block), and
+    /// neither the body nor the whole listing is held. Returns the number of apps listed and
+    /// `state`. The errors are [`Self::apps_with_tasks`]' (apps handed over before one of
+    /// them are not taken back: the caller drops what it gathered).
+    pub async fn for_each_app_with_tasks<S, F>(
+        &self,
+        state: S,
+        mut each: F,
+    ) -> Result<(usize, S), MarathonError>
+    where
+        S: Send + 'static,
+        F: FnMut(&mut S, model::App) + Send + 'static,
+    {
         let mut url = self.url("v2/apps")?;
         url.query_pairs_mut().append_pair("embed", "apps.tasks");
-        let body = self
-            .get_body(url.clone())
-            .await?
-            .ok_or_else(|| status_error(&url, StatusCode::NOT_FOUND, b""))?;
-        let list: model::AppList = decode(&url, &body)?;
-        let apps = list.apps.ok_or_else(|| MarathonError::Decode {
-            url: url.to_string(),
-            reason: "no \"apps\" list in the answer".into(),
-        })?;
-        if let Some(app) = apps.iter().find(|a| a.tasks.is_none()) {
-            return Err(MarathonError::Decode {
-                url: url.to_string(),
-                reason: format!(
-                    "app {:?} has no embedded \"tasks\" (embed=apps.tasks not honoured)",
-                    app.id.as_deref().unwrap_or("?")
-                ),
-            });
+        let timeout = self.inner.timeout;
+        let mut response = self
+            .send(Method::GET, url.clone(), |r| {
+                r.timeout(timeout).header(ACCEPT, "application/json")
+            })
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = read_body(&mut response, &url).await?;
+            return Err(status_error(&url, status, &body));
         }
-        Ok(apps)
+        let (chunks, received) = tokio::sync::mpsc::channel::<Bytes>(LISTING_CHUNKS);
+        let parser = tokio::task::spawn_blocking(move || {
+            let mut state = state;
+            listing::for_each_app(ChunkReader::new(received), &mut |app| each(&mut state, app))
+                .map(|count| (count, state))
+        });
+        let decode_error = |reason: String| MarathonError::Decode {
+            url: url.to_string(),
+            reason,
+        };
+        let mut read = 0;
+        let mut failed = None;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    read += chunk.len();
+                    if read > MAX_BODY {
+                        failed = Some(decode_error(format!(
+                            "the answer is larger than {MAX_BODY} bytes"
+                        )));
+                        break;
+                    }
+                    if chunks.send(chunk).await.is_err() {
+                        // The parser stopped early; its error says why.
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    failed = Some(MarathonError::Transport {
+                        url: url.to_string(),
+                        reason: error_chain(&e),
+                    });
+                    break;
+                }
+            }
+        }
+        drop(chunks);
+        let parsed = parser
+            .await
+            .map_err(|e| decode_error(format!("the listing's parser failed: {e}")))?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        parsed.map_err(|e| decode_error(e.to_string()))
     }
 
     /// `GET /v2/apps/{id}`; `None` when Marathon does not know the app.

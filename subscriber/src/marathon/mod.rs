@@ -4,6 +4,7 @@
 pub mod client;
 pub mod ids;
 mod json;
+pub mod listing;
 pub mod model;
 pub mod sse;
 

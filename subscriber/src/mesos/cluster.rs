@@ -44,9 +44,11 @@ pub struct Applied {
 
 impl Cluster {
     /// The state of a `SUBSCRIBED` snapshot. `covered` names the frameworks whose tasks the
-    /// Marathon source writes (empty when Marathon is not configured).
+    /// Marathon source writes (empty when Marathon is not configured). The snapshot is
+    /// consumed as it is read: each agent, framework and task is dropped once it is a record,
+    /// so the snapshot and its records are never both held whole.
     pub fn from_snapshot(
-        state: &GetState,
+        state: GetState,
         covered: &BTreeSet<String>,
         pids: HashMap<String, SchedulerPid>,
         observed: &Stamp,
@@ -56,41 +58,41 @@ impl Cluster {
             covered_names: covered.clone(),
             ..Cluster::default()
         };
-        if let Some(agents) = &state.get_agents {
-            for agent in &agents.agents {
-                if let Some(r) = agent_record(agent, observed) {
+        if let Some(agents) = state.get_agents {
+            for agent in agents.agents {
+                if let Some(r) = agent_record(&agent, observed) {
                     cluster.agents.insert(r.agent_id.clone(), r);
                 }
             }
             cluster.recovered_agents = agents
                 .recovered_agents
-                .iter()
-                .filter_map(|a| a.id.as_ref()?.value.clone())
+                .into_iter()
+                .filter_map(|a| a.id?.value)
                 .filter(|id| !cluster.agents.contains_key(id))
                 .collect();
         }
-        if let Some(frameworks) = &state.get_frameworks {
-            for f in &frameworks.frameworks {
+        if let Some(frameworks) = state.get_frameworks {
+            for f in frameworks.frameworks {
                 let id = f
                     .framework_info
                     .as_ref()
                     .and_then(|i| i.id.as_ref())
                     .and_then(|i| i.value.clone());
                 let pid = id.as_ref().and_then(|id| cluster.scheduler_pids.get(id));
-                if let Some(r) = framework_record(f, pid, observed) {
+                if let Some(r) = framework_record(&f, pid, observed) {
                     cluster.frameworks.insert(r.framework_id.clone(), r);
                 }
             }
         }
-        if let Some(tasks) = &state.get_tasks {
-            for task in tasks.tasks.iter().chain(&tasks.unreachable_tasks) {
+        if let Some(tasks) = state.get_tasks {
+            for task in tasks.tasks.into_iter().chain(tasks.unreachable_tasks) {
                 let name = task
                     .framework_id
                     .as_ref()
                     .and_then(|f| f.value.as_ref())
                     .and_then(|f| cluster.frameworks.get(f))
                     .map(|f| f.name.clone());
-                if let Some(r) = task_record(task, name.as_deref())
+                if let Some(r) = task_record(&task, name.as_deref())
                     && !mesos_state_is_terminal(&r.state)
                 {
                     cluster
@@ -349,14 +351,19 @@ mod tests {
     #[test]
     fn a_snapshot_holds_live_tasks_and_leaves_covered_frameworks_to_marathon() {
         let state = snapshot(SNAPSHOT);
-        let all = Cluster::from_snapshot(&state, &BTreeSet::new(), HashMap::new(), &Stamp::now());
+        let all = Cluster::from_snapshot(
+            state.clone(),
+            &BTreeSet::new(),
+            HashMap::new(),
+            &Stamp::now(),
+        );
         assert_eq!(names(&all), vec!["job.1", "web.1"]);
         assert_eq!(
             all.recovered_agents().iter().collect::<Vec<_>>(),
             vec!["S2"]
         );
         let covered: BTreeSet<String> = ["marathon".to_string()].into();
-        let mixed = Cluster::from_snapshot(&state, &covered, HashMap::new(), &Stamp::now());
+        let mixed = Cluster::from_snapshot(state, &covered, HashMap::new(), &Stamp::now());
         assert_eq!(names(&mixed), vec!["job.1"]);
         assert_eq!(mixed.covered_frameworks(), ["M".to_string()].into());
         assert_eq!(mixed.task_count(), 2, "covered tasks are still tracked");
@@ -366,7 +373,7 @@ mod tests {
     fn events_yield_their_writes() {
         let now = Stamp::now();
         let covered: BTreeSet<String> = ["marathon".to_string()].into();
-        let mut c = Cluster::from_snapshot(&snapshot(SNAPSHOT), &covered, HashMap::new(), &now);
+        let mut c = Cluster::from_snapshot(snapshot(SNAPSHOT), &covered, HashMap::new(), &now);
         // An update of a covered framework's task changes the state, writes nothing.
         let a = c.apply(&event(r#"{"type":"TASK_UPDATED","task_updated":{"framework_id":{"value":"M"},"status":{"task_id":{"value":"web.1"},"state":"TASK_KILLED","timestamp":5.0},"state":"TASK_KILLED"}}"#), &now);
         assert!(a.writes.is_empty());
@@ -397,7 +404,7 @@ mod tests {
     fn a_removed_framework_takes_its_tasks() {
         let now = Stamp::now();
         let mut c =
-            Cluster::from_snapshot(&snapshot(SNAPSHOT), &BTreeSet::new(), HashMap::new(), &now);
+            Cluster::from_snapshot(snapshot(SNAPSHOT), &BTreeSet::new(), HashMap::new(), &now);
         let a = c.apply(&event(r#"{"type":"FRAMEWORK_REMOVED","framework_removed":{"framework_info":{"id":{"value":"C"},"name":"chronos"}}}"#), &now);
         let keys: Vec<_> = a.writes.iter().map(|w| w.write.key()).collect();
         assert_eq!(

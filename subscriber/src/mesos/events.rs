@@ -134,7 +134,9 @@ pub struct GetState {
     pub get_frameworks: Option<GetFrameworks>,
 }
 
-/// `GetTasks`.
+/// `GetTasks`. Finished tasks (`completed_tasks`, up to a thousand per framework on a real
+/// master) and the deprecated `orphan_tasks` are skipped unread: nothing is made of them,
+/// and a snapshot is big enough without them.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct GetTasks {
     /// Staging, running, and terminal-but-unacknowledged tasks.
@@ -143,12 +145,6 @@ pub struct GetTasks {
     /// Tasks on unreachable agents.
     #[serde(default)]
     pub unreachable_tasks: Vec<Task>,
-    /// Finished tasks.
-    #[serde(default)]
-    pub completed_tasks: Vec<Task>,
-    /// Deprecated; always empty on ≥ 1.3.
-    #[serde(default)]
-    pub orphan_tasks: Vec<Task>,
 }
 
 /// `GetAgents`.
@@ -162,15 +158,12 @@ pub struct GetAgents {
     pub recovered_agents: Vec<AgentInfo>,
 }
 
-/// `GetFrameworks`.
+/// `GetFrameworks` (removed frameworks, `completed_frameworks`, are skipped unread).
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct GetFrameworks {
     /// Registered frameworks.
     #[serde(default)]
     pub frameworks: Vec<Framework>,
-    /// Removed frameworks.
-    #[serde(default)]
-    pub completed_frameworks: Vec<Framework>,
 }
 
 /// `Task`.

@@ -20,19 +20,20 @@ use registry::{
     MesosTaskRecord, MesosTombstone, MesosWrite, MesosWriteOp, Stamp,
 };
 
-/// What the source wants stored.
+/// What the source wants stored, borrowed from what the source keeps anyway (its
+/// [`super::cluster::Cluster`]): only the records a plan writes are copied.
 #[derive(Clone, Debug, Default)]
-pub struct Wanted {
+pub struct Wanted<'a> {
     /// The leader, when known.
     pub leader: Option<LeaderRecord>,
     /// Every master, when the source knows them (`None`: leave the stored ones alone).
-    pub masters: Option<Vec<MasterRecord>>,
+    pub masters: Option<Vec<&'a MasterRecord>>,
     /// Every agent.
-    pub agents: Vec<AgentRecord>,
+    pub agents: Vec<&'a AgentRecord>,
     /// Every framework.
-    pub frameworks: Vec<FrameworkRecord>,
+    pub frameworks: Vec<&'a FrameworkRecord>,
     /// Every live task this source writes.
-    pub tasks: Vec<MesosTaskRecord>,
+    pub tasks: Vec<&'a MesosTaskRecord>,
     /// Agents whose records and tasks are kept although the snapshot lacks them.
     pub keep_agents: BTreeSet<String>,
 }
@@ -64,26 +65,32 @@ impl Plan {
     pub fn writes(&self) -> Vec<MesosWriteOp> {
         self.puts.iter().chain(&self.removals).cloned().collect()
     }
+
+    /// Every write, puts first, without copying them.
+    pub fn into_writes(self) -> Vec<MesosWriteOp> {
+        let mut writes = self.puts;
+        writes.extend(self.removals);
+        writes
+    }
 }
 
-/// Two records equal but for their stamp.
+/// Two records equal but for their stamp: `restamp` sets a record's stamp, `stamp` reads it.
 fn same_but_stamp<T: Clone + PartialEq>(
     a: &T,
     b: &T,
     restamp: impl Fn(&mut T, &Stamp),
-    stamp: &Stamp,
+    stamp: impl Fn(&T) -> &Stamp,
 ) -> bool {
-    let (mut a, mut b) = (a.clone(), b.clone());
-    restamp(&mut a, stamp);
-    restamp(&mut b, stamp);
-    a == b
+    let mut b = b.clone();
+    restamp(&mut b, stamp(a));
+    *a == b
 }
 
 /// Plans the writes that make `stored` (with its `tombstones`) equal `wanted`.
 pub fn plan(
     stored: &MesosSnapshot,
     tombstones: &[MesosTombstone],
-    wanted: Wanted,
+    wanted: Wanted<'_>,
     rules: Rules,
     now: &Stamp,
 ) -> Plan {
@@ -93,13 +100,17 @@ pub fn plan(
         .map(|t| (&t.key, t.mod_revision))
         .collect();
     let absent = |key: &MesosKey| Guard::Revision(buried.get(key).copied().unwrap_or(0));
-    let zero = Stamp::from_datetime(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH);
 
     // The leader: one record, never removed.
     if let Some(leader) = wanted.leader {
         match &stored.leader {
             Some(s)
-                if same_but_stamp(&s.record, &leader, |r, t| r.updated_at = t.clone(), &zero) =>
+                if same_but_stamp(
+                    &s.record,
+                    &leader,
+                    |r, t| r.updated_at = t.clone(),
+                    |r| &r.updated_at,
+                ) =>
             {
                 out.unchanged += 1
             }
@@ -119,19 +130,21 @@ pub fn plan(
     macro_rules! reconcile {
         ($stored:expr, $wanted:expr, $key:expr, $put:expr, $remove:expr, $keep:expr, $same:expr) => {{
             let mut wanted: BTreeMap<MesosKey, _> =
-                $wanted.into_iter().map(|r| ($key(&r), r)).collect();
+                $wanted.into_iter().map(|r| ($key(r), r)).collect();
             for s in $stored {
                 stored_count += 1;
                 let key = $key(&s.record);
                 match wanted.remove(&key) {
-                    Some(w) if $same(&s.record, &w) => out.unchanged += 1,
-                    Some(w) => out.puts.push(put($put(w), Guard::Revision(s.mod_revision))),
+                    Some(w) if $same(&s.record, w) => out.unchanged += 1,
+                    Some(w) => out
+                        .puts
+                        .push(put($put(w.clone()), Guard::Revision(s.mod_revision))),
                     None if $keep(&s.record) => out.unchanged += 1,
                     None => removals.push(put($remove(&s.record), Guard::Revision(s.mod_revision))),
                 }
             }
             for (key, w) in wanted {
-                out.puts.push(put($put(w), absent(&key)));
+                out.puts.push(put($put(w.clone()), absent(&key)));
             }
         }};
     }
@@ -152,7 +165,7 @@ pub fn plan(
                 a,
                 b,
                 |r, t| r.updated_at = t.clone(),
-                &zero
+                |r| &r.updated_at
             )
         );
     }
@@ -179,7 +192,7 @@ pub fn plan(
             a,
             b,
             |r, t| r.updated_at = t.clone(),
-            &zero
+            |r| &r.updated_at
         )
     );
     reconcile!(
@@ -197,7 +210,7 @@ pub fn plan(
             a,
             b,
             |r, t| r.updated_at = t.clone(),
-            &zero
+            |r| &r.updated_at
         )
     );
     reconcile!(
@@ -216,7 +229,7 @@ pub fn plan(
             a,
             b,
             |r, t| r.updated_at = t.clone(),
-            &zero
+            |r| &r.updated_at
         )
     );
 
@@ -292,9 +305,10 @@ mod tests {
             tasks: vec![v(task("t1", "S1"), 11)],
             ..MesosSnapshot::default()
         };
+        let (a, t) = (agent("S1", 30), task("t1", "S1"));
         let wanted = Wanted {
-            agents: vec![agent("S1", 30)],
-            tasks: vec![task("t1", "S1")],
+            agents: vec![&a],
+            tasks: vec![&t],
             ..Wanted::default()
         };
         let p = plan(&stored, &[], wanted, RULES, &stamp(40));
@@ -322,9 +336,10 @@ mod tests {
             at: stamp(2),
             mod_revision: 13,
         }];
+        let (a, t2, t3) = (agent("S1", 5), task("t2", "S1"), task("t3", "S1"));
         let wanted = Wanted {
-            agents: vec![agent("S1", 5)],
-            tasks: vec![changed, task("t2", "S1"), task("t3", "S1")],
+            agents: vec![&a],
+            tasks: vec![&changed, &t2, &t3],
             ..Wanted::default()
         };
         let p = plan(&stored, &tombstones, wanted, RULES, &stamp(40));
@@ -379,8 +394,9 @@ mod tests {
             tasks: vec![v(task("t1", "S2"), 12)],
             ..MesosSnapshot::default()
         };
+        let a = agent("S1", 2);
         let wanted = Wanted {
-            agents: vec![agent("S1", 2)],
+            agents: vec![&a],
             keep_agents: ["S2".to_string()].into(),
             ..Wanted::default()
         };

@@ -176,6 +176,11 @@ impl RecordIoParser {
                             let length = *value;
                             match usize::try_from(length) {
                                 Ok(want) if want <= self.max_record_bytes => {
+                                    // Room for the whole record at once: a snapshot of a big
+                                    // cluster is tens of MB, and growing by doubling would
+                                    // hold up to three times that while copying. Pages are
+                                    // only resident once the bytes arrive.
+                                    self.buf.reserve_exact(want);
                                     self.state = State::Data { want };
                                     if want == 0 {
                                         out.push(Vec::new());

@@ -290,8 +290,11 @@ impl MesosSource {
             let now = Stamp::now();
             self.status.update(|v| v.last_event_at = Some(now.clone()));
             let mut ops = Vec::new();
-            for record in &records {
-                let event = match events::decode(record) {
+            // Each record's bytes go as soon as it is decoded (a snapshot's are tens of MB).
+            for record in records.drain(..) {
+                let event = events::decode(&record);
+                drop(record);
+                let event = match event {
                     Ok(event) => event,
                     Err(e) => {
                         telemetry::mesos_event("invalid");
@@ -300,14 +303,11 @@ impl MesosSource {
                     }
                 };
                 telemetry::mesos_event(kind(&event));
-                match (&event, cluster.as_mut()) {
-                    (
-                        MesosEvent::Subscribed {
-                            state,
-                            heartbeat_interval_seconds,
-                        },
-                        _,
-                    ) => {
+                let event = match event {
+                    MesosEvent::Subscribed {
+                        state,
+                        heartbeat_interval_seconds,
+                    } => {
                         if self.config.idle_timeout.is_none()
                             && let Some(seconds) =
                                 heartbeat_interval_seconds.filter(|s| s.is_finite() && *s > 0.0)
@@ -316,51 +316,53 @@ impl MesosSource {
                         }
                         // Writes pending from before the snapshot are replaced by it.
                         ops.clear();
+                        // The previous subscription's state goes before the new one is built.
+                        drop(cluster.take());
                         let pids = self.client.scheduler_pids(&leader).await.unwrap_or_else(|e| {
                             tracing::info!(error = %e, "no scheduler PIDs from /master/state (framework names without addresses)");
                             HashMap::new()
                         });
                         let snapshot = Cluster::from_snapshot(
-                            state,
+                            *state,
                             &self.config.covered_frameworks,
                             pids,
                             &now,
                         );
-                        self.resync_from(&snapshot, masters.clone(), leader_record.clone())
+                        self.resync_from(&snapshot, masters.as_deref(), leader_record.clone())
                             .await?;
                         self.status.update(|v| v.connected = true);
                         telemetry::mesos_connected(true);
                         cluster = Some(snapshot);
+                        continue;
                     }
-                    (_, None) => {
-                        return Err(format!(
-                            "the Mesos stream began with {} instead of SUBSCRIBED",
-                            kind(&event)
-                        ));
-                    }
-                    (_, Some(c)) => {
-                        let applied = c.apply(&event, &now);
-                        if applied.unknown_task {
-                            telemetry::mesos_event("unknown_task");
-                            tracing::info!(
-                                "a TASK_UPDATED for a task this subscription never saw added; the next resync brings it"
-                            );
-                        }
-                        if applied.framework_without_pid.is_some()
-                            && pid_fetch.as_ref().is_none_or(|h| h.is_finished())
-                        {
-                            let client = self.client.clone();
-                            let base = leader.clone();
-                            let tx = pids_tx.clone();
-                            pid_fetch = Some(AbortOnDropHandle::new(tokio::spawn(async move {
-                                if let Ok(pids) = client.scheduler_pids(&base).await {
-                                    let _ = tx.send(pids).await;
-                                }
-                            })));
-                        }
-                        ops.extend(applied.writes);
-                    }
+                    event => event,
+                };
+                let Some(c) = cluster.as_mut() else {
+                    return Err(format!(
+                        "the Mesos stream began with {} instead of SUBSCRIBED",
+                        kind(&event)
+                    ));
+                };
+                let applied = c.apply(&event, &now);
+                if applied.unknown_task {
+                    telemetry::mesos_event("unknown_task");
+                    tracing::info!(
+                        "a TASK_UPDATED for a task this subscription never saw added; the next resync brings it"
+                    );
                 }
+                if applied.framework_without_pid.is_some()
+                    && pid_fetch.as_ref().is_none_or(|h| h.is_finished())
+                {
+                    let client = self.client.clone();
+                    let base = leader.clone();
+                    let tx = pids_tx.clone();
+                    pid_fetch = Some(AbortOnDropHandle::new(tokio::spawn(async move {
+                        if let Ok(pids) = client.scheduler_pids(&base).await {
+                            let _ = tx.send(pids).await;
+                        }
+                    })));
+                }
+                ops.extend(applied.writes);
             }
             self.write(ops).await?;
             if let Err(e) = parsed {
@@ -502,7 +504,7 @@ impl MesosSource {
     async fn resync_from(
         &self,
         cluster: &Cluster,
-        masters: Option<Vec<registry::MasterRecord>>,
+        masters: Option<&[registry::MasterRecord]>,
         leader: registry::LeaderRecord,
     ) -> Result<(), String> {
         let (stored, tombstones) = self
@@ -512,10 +514,10 @@ impl MesosSource {
             .map_err(|e| format!("cannot list the Mesos records for a resync: {e}"))?;
         let wanted = Wanted {
             leader: Some(leader),
-            masters,
-            agents: cluster.agents().cloned().collect(),
-            frameworks: cluster.frameworks().cloned().collect(),
-            tasks: cluster.written_tasks().cloned().collect(),
+            masters: masters.map(|m| m.iter().collect()),
+            agents: cluster.agents().collect(),
+            frameworks: cluster.frameworks().collect(),
+            tasks: cluster.written_tasks().collect(),
             keep_agents: cluster.recovered_agents().clone(),
         };
         let rules = Rules {
@@ -523,7 +525,10 @@ impl MesosSource {
             force: false,
         };
         let planned = plan::plan(&stored, &tombstones, wanted, rules, &Stamp::now());
-        let writes = planned.writes();
+        let stored_agents = stored.agents.len();
+        drop((stored, tombstones));
+        let (withheld, unchanged) = (planned.withheld, planned.unchanged);
+        let writes = planned.into_writes();
         let tally = if writes.is_empty() {
             Tally::default()
         } else {
@@ -534,9 +539,9 @@ impl MesosSource {
                     format!("the resync's writes failed: {e}")
                 })?
         };
-        let result = if planned.withheld > 0 {
+        let result = if withheld > 0 {
             tracing::warn!(
-                withheld = planned.withheld,
+                withheld = withheld,
                 max_delete_share = self.config.max_delete_share,
                 "the Mesos snapshot would remove too many records; removals withheld"
             );
@@ -549,16 +554,16 @@ impl MesosSource {
         telemetry::mesos_resync(result);
         tracing::info!(
             result,
-            unchanged = planned.unchanged,
+            unchanged = unchanged,
             written = tally.written,
             stale = tally.stale,
-            agents = stored.agents.len(),
+            agents = stored_agents,
             tasks = cluster.task_count(),
             "Mesos resync"
         );
         self.status.update(|v| {
             v.last_resync = Some((Stamp::now(), tally));
-            v.withheld = planned.withheld;
+            v.withheld = withheld;
         });
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! name), one [`PlannedChange`] per record, their counts ([`Summary`]) and the
 //! [`ReconcilePlan`] that `GET /cleanup` shows and a run applies.
 
-use registry::{AppId, Guard, Write, WriteOp};
+use registry::{AppId, AppRecord, Guard, TaskRecord, Write, WriteOp};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -61,50 +61,93 @@ impl Serialize for ChangeKind {
     }
 }
 
-/// One planned change.
-#[derive(Clone, Debug, Serialize)]
+/// One planned change. In JSON: `change`, `app_id`, `task_id` (task changes), `record`
+/// (what creations and updates write) and `stored` (what updates and removals replace),
+/// each rendered only when the plan is shown.
+#[derive(Clone, Debug)]
 pub struct PlannedChange {
     /// What.
     pub change: ChangeKind,
-    /// The app.
-    pub app_id: AppId,
-    /// The task, for task changes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub task_id: Option<String>,
-    /// The record to write (creations and updates).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub record: Option<serde_json::Value>,
-    /// The record stored now (updates and removals).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stored: Option<serde_json::Value>,
     /// The guarded write that makes the change.
-    #[serde(skip)]
     pub op: WriteOp,
+    /// The record stored now (updates and removals).
+    stored: Option<Stored>,
+}
+
+/// A record as etcd holds it now.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stored {
+    /// A task record.
+    Task(TaskRecord),
+    /// An app record.
+    App(AppRecord),
 }
 
 impl PlannedChange {
-    /// The change `write` makes, described by what it writes and what is `stored`.
+    /// The change `write` makes, guarded by `guard`, replacing what is `stored`.
     pub(super) fn new(
         change: ChangeKind,
         write: Write,
         guard: Guard,
-        stored: Option<serde_json::Value>,
+        stored: Option<Stored>,
     ) -> Self {
-        let (app, task) = subject(&write);
-        let (app_id, task_id) = (app.clone(), task.map(str::to_string));
-        let record = match &write {
+        PlannedChange {
+            change,
+            op: WriteOp { write, guard },
+            stored,
+        }
+    }
+
+    /// The app.
+    pub fn app_id(&self) -> &AppId {
+        subject(&self.op.write).0
+    }
+
+    /// The task, for task changes.
+    pub fn task_id(&self) -> Option<&str> {
+        subject(&self.op.write).1
+    }
+
+    /// The record stored now (updates and removals).
+    pub fn stored(&self) -> Option<&Stored> {
+        self.stored.as_ref()
+    }
+
+    /// The record written, as JSON (creations and updates).
+    pub fn record_json(&self) -> Option<serde_json::Value> {
+        match &self.op.write {
             Write::PutTask(task) => to_json(task),
             Write::PutApp(app) => to_json(app),
             Write::RemoveTask { .. } | Write::RemoveApp { .. } => None,
-        };
-        PlannedChange {
-            change,
-            app_id,
-            task_id,
-            record,
-            stored,
-            op: WriteOp { write, guard },
         }
+    }
+
+    /// The record stored now, as JSON (updates and removals).
+    pub fn stored_json(&self) -> Option<serde_json::Value> {
+        match self.stored.as_ref()? {
+            Stored::Task(task) => to_json(task),
+            Stored::App(app) => to_json(app),
+        }
+    }
+}
+
+impl Serialize for PlannedChange {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("change", &self.change)?;
+        map.serialize_entry("app_id", self.app_id())?;
+        if let Some(task_id) = self.task_id() {
+            map.serialize_entry("task_id", task_id)?;
+        }
+        match &self.op.write {
+            Write::PutTask(task) => map.serialize_entry("record", &to_json(task))?,
+            Write::PutApp(app) => map.serialize_entry("record", &to_json(app))?,
+            Write::RemoveTask { .. } | Write::RemoveApp { .. } => {}
+        }
+        if self.stored.is_some() {
+            map.serialize_entry("stored", &self.stored_json())?;
+        }
+        map.end()
     }
 }
 

@@ -32,7 +32,7 @@ use registry::{Outcome, Registry, Scope, Stamp};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
-pub use changes::{ChangeKind, PlannedChange, ReconcilePlan, Summary};
+pub use changes::{ChangeKind, PlannedChange, ReconcilePlan, Stored, Summary};
 pub use schedule::run_loop;
 
 use crate::agents::AgentResolver;
@@ -164,8 +164,7 @@ impl Reconciler {
         }
         // etcd first: then whatever it holds is no newer than Marathon's answer.
         let (snapshot, tombstones) = self.registry.list_with_tombstones(&Scope::All).await?;
-        let apps = self.client.apps_with_tasks().await?;
-        let wanted = wanted::wanted(&apps, &self.catalog, &self.agents).await;
+        let wanted = wanted::wanted(&self.client, &self.catalog, &self.agents).await?;
         let rules = Rules {
             horizon: Horizon::new(Utc::now(), self.max_clock_skew),
             now: Stamp::now(),

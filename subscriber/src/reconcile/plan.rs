@@ -30,7 +30,7 @@ use registry::{
 };
 use serde::Serialize;
 
-use super::changes::{ChangeKind, PlannedChange, ReconcilePlan, Summary, to_json};
+use super::changes::{ChangeKind, PlannedChange, ReconcilePlan, Stored, Summary};
 use crate::records;
 
 /// Why a reconcile removes a record.
@@ -185,6 +185,8 @@ trait Record: Serialize + Sized {
     fn restores(&self) -> bool;
     fn put(self) -> Write;
     fn remove(key: Self::Key, at: Stamp) -> Write;
+    /// A copy, as a plan shows what it replaces.
+    fn stored(&self) -> Stored;
 }
 
 impl Record for TaskRecord {
@@ -218,6 +220,10 @@ impl Record for TaskRecord {
 
     fn put(self) -> Write {
         Write::PutTask(self)
+    }
+
+    fn stored(&self) -> Stored {
+        Stored::Task(self.clone())
     }
 
     fn remove((app_id, task_id): Self::Key, at: Stamp) -> Write {
@@ -260,6 +266,10 @@ impl Record for AppRecord {
 
     fn put(self) -> Write {
         Write::PutApp(self)
+    }
+
+    fn stored(&self) -> Stored {
+        Stored::App(self.clone())
     }
 
     fn remove(app_id: Self::Key, at: Stamp) -> Write {
@@ -327,7 +337,7 @@ impl Changes {
                 update,
                 want.put(),
                 Guard::Revision(have.mod_revision),
-                to_json(&have.record),
+                Some(have.record.stored()),
             ));
         }
         for (key, have) in stored {
@@ -341,7 +351,7 @@ impl Changes {
                 remove,
                 R::remove(key, at),
                 Guard::Revision(have.mod_revision),
-                to_json(&have.record),
+                Some(have.record.stored()),
             ));
         }
     }
@@ -488,9 +498,12 @@ mod tests {
                 guard: Guard::Revision(0)
             }
         );
-        assert_eq!(create.task_id.as_deref(), Some("web.1"));
-        assert_eq!(create.record, to_json(&running("web.1")));
-        assert_eq!(create.stored, None);
+        assert_eq!(create.task_id(), Some("web.1"));
+        assert_eq!(
+            create.record_json(),
+            serde_json::to_value(running("web.1")).ok()
+        );
+        assert_eq!(create.stored(), None);
         assert_eq!(plan.delete_share, 0.0);
     }
 
@@ -515,7 +528,7 @@ mod tests {
                 guard: Guard::Revision(10)
             }
         );
-        assert_eq!(plan.changes[0].stored, to_json(&have));
+        assert_eq!(plan.changes[0].stored(), Some(&Stored::Task(have.clone())));
         assert_eq!(plan.unfrozen, 0);
     }
 
@@ -548,8 +561,9 @@ mod tests {
                 guard: Guard::Revision(11),
             }
         );
-        assert_eq!(plan.changes[1].app_id, app_id("/gone"));
-        assert_eq!(plan.changes[1].record, None);
+        assert_eq!(plan.changes[1].app_id(), &app_id("/gone"));
+        assert_eq!(plan.changes[1].record_json(), None);
+        assert_eq!(plan.changes[1].stored(), Some(&Stored::App(app("/gone"))));
         assert_eq!(plan.summary.deletes(), 2);
         assert_eq!(plan.delete_share, 0.5);
         assert!(!plan.needs_force, "exactly the allowed share");
@@ -592,7 +606,7 @@ mod tests {
             [ChangeKind::CreateTask, ChangeKind::CreateApp]
         );
         assert_eq!(plan.changes[0].op.guard, Guard::Revision(41));
-        assert_eq!(plan.changes[0].task_id.as_deref(), Some("web.1"));
+        assert_eq!(plan.changes[0].task_id(), Some("web.1"));
         assert_eq!(plan.changes[1].op.guard, Guard::Revision(43));
         assert_eq!(plan.restored, 2);
         assert_eq!(
