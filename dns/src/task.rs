@@ -2,6 +2,7 @@
 //! are computed from. A `TaskRecord` is ~550 bytes with its strings; a `ZoneTask` about a
 //! third of that, and its agent suffix and port names are shared between tasks.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -49,8 +50,10 @@ pub struct ZoneTask {
     pub running: bool,
     /// The state's Mesos name (`TASK_STAGING`), shared; shown by the status page.
     pub state: Arc<str>,
-    /// The agent's host name as the task record gives it (Marathon's `host`; empty for a
-    /// Mesos task, whose agent record has it), shared; shown by the status page.
+    /// The agent's host name as the task record gives it (Marathon's `host`), shared;
+    /// shown by the status page. Empty when it is the text of the agent's first address
+    /// (not kept twice: [`ZoneTask::host`] gives it back) and for a Mesos task (its agent
+    /// record has it).
     pub host: Arc<str>,
     /// The health-check verdict.
     pub health: Health,
@@ -112,7 +115,10 @@ impl ZoneTask {
             agent_suffix: strings.get(&suffix),
             running: record.state.is_running(),
             state: strings.get(record.state.as_str()),
-            host: strings.get(&record.host),
+            host: match record.host.parse::<IpAddr>() {
+                Ok(ip) if agent_ips.first() == Some(&ip) => strings.get(""),
+                _ => strings.get(&record.host),
+            },
             health: record.health,
             task_ips,
             agent_ips,
@@ -183,6 +189,14 @@ impl ZoneTask {
     pub fn hash_str(&self) -> &str {
         // Always ASCII: built from the zbase32 alphabet.
         std::str::from_utf8(&self.hash).unwrap_or("")
+    }
+
+    /// The host name its record gave (empty when it gave none).
+    pub fn host(&self) -> Cow<'_, str> {
+        match self.agent_ips.first() {
+            Some(ip) if self.host.is_empty() && self.agent.is_none() => Cow::Owned(ip.to_string()),
+            _ => Cow::Borrowed(&self.host),
+        }
     }
 
     /// Its canonical label under the task name `name`: `T-<hash>-<agent suffix>` (may hold

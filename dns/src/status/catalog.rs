@@ -6,6 +6,7 @@
 //! status). Persistent maps, so a published [`Catalog`] is O(1) to clone and a change
 //! copies only the paths it touches.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use imbl::OrdMap;
@@ -14,7 +15,7 @@ use registry::{
     NetworkMode, SubscriberStatus,
 };
 
-use crate::task::{Family, Interner, ZoneTask};
+use crate::task::{AgentRef, Family, Interner, ZoneTask};
 
 /// A group's tasks as the index holds them, and the families (task name `T` under
 /// framework label `F`) it is published under.
@@ -102,15 +103,14 @@ impl MesosView {
     }
 
     /// The host name of the agent a task runs on: its own record's, else its agent's.
-    pub fn host_of<'a>(&'a self, task: &'a ZoneTask) -> &'a str {
-        if !task.host.is_empty() {
-            return &task.host;
-        }
+    pub fn host_of<'a>(&'a self, task: &'a ZoneTask) -> Cow<'a, str> {
+        let own = task.host();
         match &task.agent {
-            Some(crate::task::AgentRef::Id(id)) => {
-                self.agents.get(&**id).map_or("", |a| a.hostname.as_str())
+            Some(AgentRef::Id(id)) if own.is_empty() => {
+                let agent = self.agents.get(&**id);
+                Cow::Borrowed(agent.map_or("", |a| a.hostname.as_str()))
             }
-            _ => "",
+            _ => own,
         }
     }
 }

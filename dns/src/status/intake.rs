@@ -228,7 +228,11 @@ mod tests {
             ["TASK_RUNNING", "TASK_STAGING"],
             "unserved tasks too"
         );
-        assert_eq!(&*web.group.tasks[0].host, "10.0.0.1");
+        assert_eq!(
+            &*web.group.tasks[0].host, "",
+            "its agent address: not kept twice"
+        );
+        assert_eq!(web.group.tasks[0].host(), "10.0.0.1");
         let families: Vec<_> = web.group.families.iter().map(|f| &*f.name).collect();
         assert_eq!(families, ["web"]);
         let info = web.app.as_deref().map(|a| a.labels.to_vec());
@@ -241,7 +245,7 @@ mod tests {
         let task = &toy.tasks[0];
         assert_eq!(
             (task.health, catalog.mesos.host_of(task)),
-            (Health::Unhealthy, "agent-1.example")
+            (Health::Unhealthy, "agent-1.example".into())
         );
         assert_eq!(
             &*task.agent_ips,

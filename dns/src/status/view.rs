@@ -1,6 +1,7 @@
 //! Which rows a page shows: the search and health filters and the paging, over a
 //! [`Catalog`]. Pure: the same query on the same catalog gives the same rows.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use registry::{AppId, Health};
@@ -103,7 +104,7 @@ impl Filter {
             return self.health.is_none() || tasks.clone().any(|t| Some(t.health) == self.health);
         }
         let names = [app_id.as_str(), label.as_str()];
-        tasks.clone().any(|t| self.task(&names, &t.host, t))
+        tasks.clone().any(|t| self.task(&names, &t.host(), t))
     }
 }
 
@@ -161,7 +162,7 @@ pub enum Owner<'a> {
 }
 
 /// A row of the tasks table.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct TaskRow<'a> {
     /// Whose task it is.
     pub owner: Owner<'a>,
@@ -170,7 +171,7 @@ pub struct TaskRow<'a> {
     /// The task.
     pub task: &'a Arc<ZoneTask>,
     /// The host name of its agent.
-    pub host: &'a str,
+    pub host: Cow<'a, str>,
 }
 
 /// The tasks that pass `filter`, page `page`: Marathon's, then every framework's.
@@ -179,13 +180,14 @@ pub fn tasks<'a>(catalog: &'a Catalog, filter: &Filter, page: usize) -> Page<Tas
         let label = names::app_label(id);
         let group = &entry.group;
         group.tasks.iter().filter_map(move |task| {
+            let host = task.host();
             filter
-                .task(&[id.as_str(), &label], &task.host, task)
+                .task(&[id.as_str(), &label], &host, task)
                 .then_some(TaskRow {
                     owner: Owner::App(id),
                     group,
                     task,
-                    host: &task.host,
+                    host,
                 })
         })
     });
@@ -197,7 +199,7 @@ pub fn tasks<'a>(catalog: &'a Catalog, filter: &Filter, page: usize) -> Page<Tas
                 let host = mesos.host_of(task);
                 let mut names = vec![&**name];
                 names.extend(&labels);
-                filter.task(&names, host, task).then_some(TaskRow {
+                filter.task(&names, &host, task).then_some(TaskRow {
                     owner: Owner::Framework(id, name),
                     group,
                     task,

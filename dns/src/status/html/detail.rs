@@ -114,7 +114,7 @@ pub fn app_page(zone: &Zone<'_>, app_id: &AppId, entry: Option<&AppEntry>, page:
         owner: Owner::App(app_id),
         group,
         task,
-        host: &task.host,
+        host: task.host(),
     });
     let tasks = paginate(rows, page);
     let base = format!("/ui/apps{}", app_id.as_str());

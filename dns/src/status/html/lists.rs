@@ -83,13 +83,13 @@ fn apps_table(
             } }
             tbody {
                 @for (app_id, entry) in &page.rows {
-                    @let hosts: std::collections::BTreeSet<&str> = entry.group.tasks.iter().map(|t| &*t.host).collect();
+                    @let hosts: std::collections::BTreeSet<std::borrow::Cow<'_, str>> = entry.group.tasks.iter().map(|t| t.host()).collect();
                     tr {
                         th scope="row" { a href=(app_href(app_id)) { (app_id.as_str()) } }
                         td { (names::app_label(app_id)) }
                         td class="num" { (entry.group.tasks.len()) }
                         td { (health_counts(entry)) }
-                        td { (shortlist(hosts.into_iter(), 3)) }
+                        td { (shortlist(hosts.iter().map(|h| h.as_ref()), 3)) }
                     }
                 }
             }
