@@ -7,6 +7,7 @@
 //! - [`records`]: task and app records with the defaults tests want;
 //! - [`KillOnDrop`], [`bin`], [`bin_dir`]: child processes that never outlive their test, and
 //!   where the workspace's binaries are;
+//! - [`records_revision`]: the newest change of the record trees ("nothing was written");
 //! - [`free_port`], [`skip`], [`XorShift`] (deterministic test input).
 //!
 //! ```no_run
@@ -23,12 +24,14 @@ mod etcd;
 mod poll;
 mod procs;
 pub mod records;
+mod revision;
 mod tls;
 mod zookeeper;
 
 pub use etcd::{EtcdCluster, EtcdServer, EtcdSpec, etcd_binary};
 pub use poll::{Check, WAIT, eventually};
 pub use procs::{KillOnDrop, bin, bin_dir};
+pub use revision::records_revision;
 pub use tls::TestCa;
 pub use zookeeper::{ZooKeeper, unavailable as zookeeper_unavailable};
 
