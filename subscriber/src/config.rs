@@ -112,6 +112,11 @@ pub struct Config {
     #[arg(long = "mesos-idle-timeout", env = "HERALD_MESOS_IDLE_TIMEOUT", value_parser = positive_duration)]
     pub mesos_idle_timeout: Option<Duration>,
 
+    /// The largest record read from a master's stream, in bytes: the first one
+    /// (`SUBSCRIBED`) holds the whole cluster (~1.5 KB a task).
+    #[arg(long = "mesos-max-snapshot", env = "HERALD_MESOS_MAX_SNAPSHOT", default_value = "536870912", value_parser = positive)]
+    pub mesos_max_snapshot: usize,
+
     /// With both sources: the frameworks (by name, comma-separated) whose tasks the
     /// Marathon source writes; the Mesos source leaves their tasks alone.
     #[arg(
@@ -289,6 +294,7 @@ impl Config {
             idle_timeout: self.mesos_idle_timeout,
             max_delete_share: self.max_delete_share,
             max_record_size: self.max_record_size,
+            max_stream_record: self.mesos_max_snapshot,
             resync_interval: self.reconcile_interval,
         }))
     }

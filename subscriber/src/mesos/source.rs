@@ -31,7 +31,7 @@ use super::convert::SchedulerPid;
 use super::events::{self, MesosEvent};
 use super::masters::{self, Masters, member_base};
 use super::plan::{self, Rules, Wanted};
-use super::recordio::{DEFAULT_MAX_RECORD_BYTES, RecordIoParser};
+use super::recordio::RecordIoParser;
 use super::writes::{self, Tally};
 use super::zookeeper::{self, Members};
 use crate::resync::Resync;
@@ -53,6 +53,9 @@ pub struct SourceConfig {
     pub max_delete_share: f64,
     /// Records larger than this are not written.
     pub max_record_size: usize,
+    /// The largest stream record read (the `SUBSCRIBED` snapshot is the largest); a larger
+    /// one ends the stream with an error naming both sizes.
+    pub max_stream_record: usize,
     /// Resubscribe (and so resync) this often; zero: never on a timer.
     pub resync_interval: Duration,
 }
@@ -216,7 +219,7 @@ impl MesosSource {
         });
         tracing::info!(%leader, "subscribed to the leading Mesos master");
 
-        let mut parser = RecordIoParser::new(DEFAULT_MAX_RECORD_BYTES);
+        let mut parser = RecordIoParser::new(self.config.max_stream_record);
         let mut records = Vec::new();
         let mut cluster: Option<Cluster> = None;
         let mut idle = self.config.idle_timeout.unwrap_or(Duration::from_secs(60));
@@ -366,7 +369,9 @@ impl MesosSource {
             }
             self.write(ops).await?;
             if let Err(e) = parsed {
-                return Err(format!("the Mesos stream is not RecordIO: {e}"));
+                return Err(format!(
+                    "the Mesos stream cannot be read further (--mesos-max-snapshot for a larger snapshot): {e}"
+                ));
             }
         }
     }
