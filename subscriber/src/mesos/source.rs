@@ -206,7 +206,10 @@ impl MesosSource {
         mut members: watch::Receiver<Members>,
         preferred: &mut Option<Url>,
     ) -> Result<Ended, String> {
-        let (leader, mut stream) = self.connect(&mut members, preferred).await?;
+        let (leader, stream) = self.connect(&mut members, preferred).await?;
+        // The stream is read by its own task, so that its end is seen at once, also while
+        // a big snapshot is being resynced (a leader change must not wait for that).
+        let (mut chunks, ended, _reader) = read_stream(stream);
         *preferred = Some(leader.clone());
         let (masters, leader_record) = self.masters_now(&leader, &members).await;
         // A new leader shows at once, before the snapshot (which may take a while on a
@@ -241,10 +244,10 @@ impl MesosSource {
             .collect();
         loop {
             let chunk = tokio::select! {
-                c = tokio::time::timeout(idle, stream.next()) => match c {
+                c = tokio::time::timeout(idle, chunks.recv()) => match c {
                     Err(_) => return Ok(Ended::Idle),
                     Ok(None) => return Ok(Ended::Closed),
-                    Ok(Some(Err(e))) => return Err(format!("the Mesos stream broke: {}", crate::http_client::error_chain(&e))),
+                    Ok(Some(Err(e))) => return Err(format!("the Mesos stream broke: {e}")),
                     Ok(Some(Ok(chunk))) => chunk,
                 },
                 changed = members.changed(), if zookeeper => {
@@ -331,8 +334,12 @@ impl MesosSource {
                             pids,
                             &now,
                         );
-                        self.resync_from(&snapshot, masters.as_deref(), leader_record.clone())
-                            .await?;
+                        tokio::select! {
+                            r = self.resync_from(&snapshot, masters.as_deref(), leader_record.clone()) => r?,
+                            // The stream ended meanwhile (a leader change): the next
+                            // subscription resyncs from its own snapshot.
+                            _ = ended.cancelled() => return Ok(Ended::Closed),
+                        }
                         self.status.update(|v| v.connected = true);
                         telemetry::mesos_connected(true);
                         cluster = Some(snapshot);
@@ -382,13 +389,7 @@ impl MesosSource {
         &self,
         members: &mut watch::Receiver<Members>,
         preferred: &Option<Url>,
-    ) -> Result<
-        (
-            Url,
-            Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send + Unpin>,
-        ),
-        String,
-    > {
+    ) -> Result<(Url, ByteStream), String> {
         let candidates: Vec<Url> = match &self.config.masters {
             Masters::List(urls) => preferred
                 .iter()
@@ -582,6 +583,35 @@ impl MesosSource {
             .map(|_| ())
             .map_err(|e| format!("etcd failed Mesos writes (a resync follows): {e}"))
     }
+}
+
+/// A boxed byte stream, as [`MesosClient::subscribe`] returns it.
+type ByteStream = Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send + Unpin>;
+
+/// Reads `stream` in its own task: its chunks (or the error that ended it) on an unbounded
+/// channel, and a token cancelled as soon as it ends. Unbounded so that the end is seen
+/// even while the consumer is busy: what waits is what the master sent meanwhile.
+fn read_stream(
+    mut stream: ByteStream,
+) -> (
+    mpsc::UnboundedReceiver<Result<bytes::Bytes, String>>,
+    CancellationToken,
+    AbortOnDropHandle<()>,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let ended = CancellationToken::new();
+    let done = ended.clone();
+    let task = tokio::spawn(async move {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| crate::http_client::error_chain(&e));
+            let failed = chunk.is_err();
+            if tx.send(chunk).is_err() || failed {
+                break;
+            }
+        }
+        done.cancel();
+    });
+    (rx, ended, AbortOnDropHandle::new(task))
 }
 
 /// The event type's name, for metrics.
