@@ -222,6 +222,9 @@ impl MesosSource {
         });
         tracing::info!(%leader, "subscribed to the leading Mesos master");
 
+        // The scheduler PIDs (only `/master/state` has them) are fetched while the
+        // snapshot streams in.
+        let mut first_pids = Some(self.fetch_pids(&leader));
         let mut parser = RecordIoParser::new(self.config.max_stream_record);
         let mut records = Vec::new();
         let mut cluster: Option<Cluster> = None;
@@ -298,8 +301,17 @@ impl MesosSource {
             let mut ops = Vec::new();
             // Each record's bytes go as soon as it is decoded (a snapshot's are tens of MB).
             for record in records.drain(..) {
-                let event = events::decode(&record);
-                drop(record);
+                let event = if record.len() >= BLOCKING_DECODE_BYTES {
+                    // A snapshot takes a while to decode: off the runtime, and given up
+                    // when the stream ends meanwhile.
+                    let decoding = tokio::task::spawn_blocking(move || events::decode(&record));
+                    tokio::select! {
+                        r = decoding => r.map_err(|e| format!("decoding a Mesos record failed: {e}"))?,
+                        _ = ended.cancelled() => return Ok(Ended::Closed),
+                    }
+                } else {
+                    events::decode(&record)
+                };
                 let event = match event {
                     Ok(event) => event,
                     Err(e) => {
@@ -324,10 +336,13 @@ impl MesosSource {
                         ops.clear();
                         // The previous subscription's state goes before the new one is built.
                         drop(cluster.take());
-                        let pids = self.client.scheduler_pids(&leader).await.unwrap_or_else(|e| {
-                            tracing::info!(error = %e, "no scheduler PIDs from /master/state (framework names without addresses)");
-                            HashMap::new()
-                        });
+                        let pids = match first_pids.take() {
+                            Some(fetch) => tokio::select! {
+                                r = fetch => r.unwrap_or_default(),
+                                _ = ended.cancelled() => return Ok(Ended::Closed),
+                            },
+                            None => HashMap::new(),
+                        };
                         let snapshot = Cluster::from_snapshot(
                             *state,
                             &self.config.covered_frameworks,
@@ -477,6 +492,18 @@ impl MesosSource {
         (Some(masters), record)
     }
 
+    /// Fetches the scheduler PIDs in a task of its own; empty when `/master/state` fails.
+    fn fetch_pids(&self, leader: &Url) -> AbortOnDropHandle<HashMap<String, SchedulerPid>> {
+        let client = self.client.clone();
+        let base = leader.clone();
+        AbortOnDropHandle::new(tokio::spawn(async move {
+            client.scheduler_pids(&base).await.unwrap_or_else(|e| {
+                tracing::info!(error = %e, "no scheduler PIDs from /master/state (framework names without addresses)");
+                HashMap::new()
+            })
+        }))
+    }
+
     /// Writes the leader record when it names another master than the stored one.
     async fn publish_leader(&self, record: &registry::LeaderRecord) -> Result<(), String> {
         let stored = self
@@ -584,6 +611,9 @@ impl MesosSource {
             .map_err(|e| format!("etcd failed Mesos writes (a resync follows): {e}"))
     }
 }
+
+/// Records from this size on are decoded on a blocking thread.
+const BLOCKING_DECODE_BYTES: usize = 1024 * 1024;
 
 /// A boxed byte stream, as [`MesosClient::subscribe`] returns it.
 type ByteStream = Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send + Unpin>;
