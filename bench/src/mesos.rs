@@ -189,18 +189,6 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
         agents / 1000,
         tasks / 1000
     );
-    crate::mesos_dns::run(
-        crate::mesos_dns::Setup {
-            sim: &sim,
-            etcd: &etcd.endpoint(),
-            probe: (&probe, "probe.marathon.mesos."),
-            samples,
-            leader_changes: if quick { 3 } else { 10 },
-            label: &label,
-        },
-        report,
-    )
-    .await?;
     report.rows.push(
         Row::info(
             "mesos",
@@ -245,6 +233,19 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
                "vmhwm_mb": hwm_mb, "vmrss_after_in_sync_mb": rss_after_mb, "in_sync_s": in_sync_s, "in_sync_writes": writes,
                "event_ms": latencies}),
     );
+    // The DNS half after the subscriber's rows, so that its failure does not hide them.
+    crate::mesos_dns::run(
+        crate::mesos_dns::Setup {
+            sim: &sim,
+            etcd: &etcd.endpoint(),
+            probe: (&probe, "probe.marathon.mesos."),
+            samples,
+            leader_changes: if quick { 3 } else { 10 },
+            label: &label,
+        },
+        report,
+    )
+    .await?;
     drop(sub);
     sim.shutdown().await;
     Ok(())

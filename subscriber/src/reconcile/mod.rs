@@ -42,7 +42,7 @@ use crate::marathon::{MarathonClient, MarathonError};
 use crate::queue::IngestQueue;
 use crate::telemetry;
 use crate::writes::{WriteError, WriteResult, Writer};
-use plan::{Horizon, PlanWrites, Rules};
+use plan::{Horizon, PlanWrites, Planner, Rules};
 
 /// Why a reconcile did not run or not finish.
 #[derive(Debug, thiserror::Error)]
@@ -164,13 +164,17 @@ impl Reconciler {
         }
         // etcd first: then whatever it holds is no newer than Marathon's answer.
         let (snapshot, tombstones) = self.registry.list_with_tombstones(&Scope::All).await?;
-        let wanted = wanted::wanted(&self.client, &self.catalog, &self.agents).await?;
         let rules = Rules {
             horizon: Horizon::new(Utc::now(), self.max_clock_skew),
             now: Stamp::now(),
             max_delete_share: self.max_delete_share,
         };
-        let plan = plan::plan(&snapshot, &tombstones, wanted, &rules);
+        // The listing's records are compared as they come, never all held.
+        let mut planner = Planner::new(&snapshot, &tombstones, &rules);
+        let listed_apps =
+            wanted::feed(&self.client, &self.catalog, &self.agents, &mut planner).await?;
+        let plan = planner.finish(listed_apps);
+        drop((snapshot, tombstones));
         if plan.restored > 0 {
             tracing::info!(
                 restored = plan.restored,

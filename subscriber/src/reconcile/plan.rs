@@ -1,7 +1,9 @@
 //! The reconcile plan, a pure function: what etcd holds and what Marathon's listing wants
 //! in, the changes that make etcd equal the listing out ([`plan`]); and the writes that apply
 //! them ([`writes`]). No I/O and no clock: the caller reads both sides and says what "now"
-//! is, so every rule below has a unit test.
+//! is, so every rule below has a unit test. A reconcile feeds the listing's records to a
+//! [`Planner`] as they are built (what [`plan`] does with a whole [`Wanted`]), so only the
+//! stored side is ever held whole.
 //!
 //! The rules:
 //! - a record the listing wants and etcd lacks is created (guarded by revision 0: absent);
@@ -19,6 +21,7 @@
 //! - a plan that removes more than the allowed share of the stored records needs force;
 //!   without it, [`writes`] can withhold the removals.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::Hash;
 use std::time::Duration;
@@ -92,7 +95,8 @@ impl Horizon {
 }
 
 /// The plan that makes `stored` (with its `tombstones`, read at the same revision) equal
-/// `wanted`, following `rules` (see the module docs).
+/// `wanted`, following `rules` (see the module docs). The same as feeding `wanted` to a
+/// [`Planner`].
 pub fn plan(
     stored: &Snapshot,
     tombstones: &[Tombstone],
@@ -105,43 +109,151 @@ pub fn plan(
         kept_apps,
         tasks,
     } = wanted;
-    let mut removed_tasks = HashMap::new();
-    let mut removed_apps = HashMap::new();
-    for t in tombstones {
-        match &t.kind {
-            KeyKind::Task(app, task) => {
-                removed_tasks.insert((app.clone(), task.clone()), t.mod_revision)
-            }
-            KeyKind::App(app) => removed_apps.insert(app.clone(), t.mod_revision),
-        };
+    let mut planner = Planner::new(stored, tombstones, rules);
+    tasks.into_values().for_each(|t| planner.want_task(t));
+    apps.into_values().for_each(|a| planner.want_app(a));
+    kept_apps.into_iter().for_each(|a| planner.keep_app(a));
+    planner.finish(listed_apps)
+}
+
+/// [`plan`], a record at a time: what the listing wants is compared with what etcd holds as
+/// it comes, so the listing's records are never all held. Creations and updates are
+/// planned in the order they come; removals (what nothing asked for) when it is finished,
+/// tasks first, in key order. A stored record asked for twice counts once (the first).
+pub struct Planner<'a> {
+    tasks: StoredSide<'a, TaskRecord>,
+    apps: StoredSide<'a, AppRecord>,
+    kept_apps: HashSet<AppId>,
+    rules: &'a Rules,
+    revision: i64,
+    marathon_tasks: usize,
+    out: Changes,
+}
+
+impl<'a> Planner<'a> {
+    /// A planner against `stored` and its `tombstones` (read at the same revision).
+    pub fn new(stored: &'a Snapshot, tombstones: &[Tombstone], rules: &'a Rules) -> Self {
+        let mut removed_tasks = HashMap::new();
+        let mut removed_apps = HashMap::new();
+        for t in tombstones {
+            match &t.kind {
+                KeyKind::Task(app, task) => {
+                    removed_tasks.insert((app.clone(), task.clone()), t.mod_revision)
+                }
+                KeyKind::App(app) => removed_apps.insert(app.clone(), t.mod_revision),
+            };
+        }
+        Planner {
+            tasks: StoredSide::new(&stored.tasks, removed_tasks),
+            apps: StoredSide::new(&stored.apps, removed_apps),
+            kept_apps: HashSet::new(),
+            rules,
+            revision: stored.revision,
+            marathon_tasks: 0,
+            out: Changes::default(),
+        }
     }
-    let marathon_tasks = tasks.len();
-    let mut out = Changes::default();
-    out.diff(&stored.tasks, &removed_tasks, tasks, |_| false, rules);
-    out.diff(
-        &stored.apps,
-        &removed_apps,
-        apps,
-        |app| kept_apps.contains(app),
-        rules,
-    );
-    let stored_records = stored.tasks.len() + stored.apps.len();
-    let delete_share = if stored_records == 0 {
-        0.0
-    } else {
-        out.summary.deletes() as f64 / stored_records as f64
-    };
-    ReconcilePlan {
-        revision: stored.revision,
-        marathon_apps: listed_apps,
-        marathon_tasks,
-        stored_records,
-        needs_force: delete_share > rules.max_delete_share,
-        delete_share,
-        summary: out.summary,
-        changes: out.changes,
-        restored: out.restored,
-        unfrozen: out.unfrozen,
+
+    /// The listing has this task, in a state Herald stores.
+    pub fn want_task(&mut self, record: TaskRecord) {
+        if self.out.want(&mut self.tasks, record, self.rules) {
+            self.marathon_tasks += 1;
+        }
+    }
+
+    /// The listing has this app, with a usable definition.
+    pub fn want_app(&mut self, record: AppRecord) {
+        self.out.want(&mut self.apps, record, self.rules);
+    }
+
+    /// The listing has this app, but its definition cannot be used: its stored record is
+    /// left as it is.
+    pub fn keep_app(&mut self, app: AppId) {
+        self.kept_apps.insert(app);
+    }
+
+    /// The plan, once the whole listing (`listed_apps` apps) was fed.
+    pub fn finish(mut self, listed_apps: usize) -> ReconcilePlan {
+        self.out.remove_unwanted(&self.tasks, |_| false, self.rules);
+        let kept = &self.kept_apps;
+        self.out
+            .remove_unwanted(&self.apps, |app| kept.contains(&app.app_id), self.rules);
+        let stored_records = self.tasks.records.len() + self.apps.records.len();
+        let delete_share = if stored_records == 0 {
+            0.0
+        } else {
+            self.out.summary.deletes() as f64 / stored_records as f64
+        };
+        ReconcilePlan {
+            revision: self.revision,
+            marathon_apps: listed_apps,
+            marathon_tasks: self.marathon_tasks,
+            stored_records,
+            needs_force: delete_share > self.rules.max_delete_share,
+            delete_share,
+            summary: self.out.summary,
+            changes: self.out.changes,
+            restored: self.out.restored,
+            unfrozen: self.out.unfrozen,
+        }
+    }
+}
+
+/// One kind of stored record, found by key without copying keys: positions sorted by key,
+/// and which ones the listing asked for.
+struct StoredSide<'a, R: Record> {
+    records: &'a [Versioned<R>],
+    by_key: Vec<usize>,
+    wanted: Vec<bool>,
+    tombstones: HashMap<R::Key, i64>,
+}
+
+/// What the listing's record finds among the stored ones.
+enum Found<'a, R> {
+    /// The stored record of its key.
+    Stored(&'a Versioned<R>),
+    /// Nothing stored (maybe a tombstone).
+    Absent,
+    /// The listing asked for this key before.
+    Again,
+}
+
+impl<'a, R: Record> StoredSide<'a, R> {
+    fn new(records: &'a [Versioned<R>], tombstones: HashMap<R::Key, i64>) -> Self {
+        let mut by_key: Vec<usize> = (0..records.len()).collect();
+        by_key.sort_by(|&a, &b| records[a].record.cmp_key(&records[b].record));
+        StoredSide {
+            records,
+            by_key,
+            wanted: vec![false; records.len()],
+            tombstones,
+        }
+    }
+
+    fn find(&mut self, want: &R) -> Found<'a, R> {
+        let records = self.records;
+        match self
+            .by_key
+            .binary_search_by(|&i| records[i].record.cmp_key(want))
+        {
+            Ok(at) => {
+                let i = self.by_key[at];
+                if std::mem::replace(&mut self.wanted[i], true) {
+                    Found::Again
+                } else {
+                    Found::Stored(&records[i])
+                }
+            }
+            Err(_) => Found::Absent,
+        }
+    }
+
+    /// The stored records nothing asked for, in key order.
+    fn unwanted(&self) -> impl Iterator<Item = &'a Versioned<R>> + '_ {
+        self.by_key
+            .iter()
+            .filter(|&&i| !self.wanted[i])
+            .map(|&i| &self.records[i])
     }
 }
 
@@ -177,6 +289,8 @@ trait Record: Serialize + Sized {
     /// Its create, update and remove kinds.
     const KINDS: [ChangeKind; 3];
     fn key(&self) -> Self::Key;
+    /// Orders records by key, without copying keys.
+    fn cmp_key(&self, other: &Self) -> Ordering;
     /// Equal apart from the stamp.
     fn same(&self, other: &Self) -> bool;
     fn stamp(&self) -> &Stamp;
@@ -199,6 +313,10 @@ impl Record for TaskRecord {
 
     fn key(&self) -> Self::Key {
         (self.app_id.clone(), self.task_id.clone())
+    }
+
+    fn cmp_key(&self, other: &Self) -> Ordering {
+        (&self.app_id, &self.task_id).cmp(&(&other.app_id, &other.task_id))
     }
 
     fn same(&self, other: &Self) -> bool {
@@ -246,6 +364,10 @@ impl Record for AppRecord {
 
     fn key(&self) -> Self::Key {
         self.app_id.clone()
+    }
+
+    fn cmp_key(&self, other: &Self) -> Ordering {
+        self.app_id.cmp(&other.app_id)
     }
 
     fn same(&self, other: &Self) -> bool {
@@ -296,52 +418,63 @@ impl Changes {
         self.changes.push(change);
     }
 
-    /// Plans the changes that make `stored` equal `wanted`, for one kind of record: first
-    /// creations and updates in the order of `wanted`, then removals in key order. `keep`
-    /// names stored records that are never removed.
-    fn diff<R: Record>(
+    /// Plans what makes etcd hold `want`: nothing when the stored record is the same (and
+    /// not frozen), an update guarded by its revision when it differs, a creation when
+    /// absent (over a tombstone only when the record restores it). False when the record
+    /// was asked for before (and is ignored).
+    fn want<R: Record>(
         &mut self,
-        stored: &[Versioned<R>],
-        tombstones: &HashMap<R::Key, i64>,
-        wanted: BTreeMap<R::Key, R>,
-        keep: impl Fn(&R::Key) -> bool,
+        stored: &mut StoredSide<'_, R>,
+        mut want: R,
         rules: &Rules,
-    ) {
-        let [create, update, remove] = R::KINDS;
-        let mut stored: BTreeMap<R::Key, &Versioned<R>> =
-            stored.iter().map(|v| (v.record.key(), v)).collect();
-        for (key, mut want) in wanted {
-            let Some(have) = stored.remove(&key) else {
+    ) -> bool {
+        let [create, update, _] = R::KINDS;
+        let have = match stored.find(&want) {
+            Found::Again => return false,
+            Found::Absent => {
                 // Absent, or a tombstone: the listing restores it over the tombstone.
-                let guard = match tombstones.get(&key) {
+                let guard = match stored.tombstones.get(&want.key()) {
                     None => Guard::Revision(0),
                     Some(&revision) if want.restores() => {
                         self.restored += 1;
                         Guard::Revision(revision)
                     }
-                    Some(_) => continue,
+                    Some(_) => return true,
                 };
                 self.push(PlannedChange::new(create, want.put(), guard, None));
-                continue;
-            };
-            let frozen = rules.horizon.is_beyond(have.record.stamp());
-            if want.same(&have.record) && !frozen {
-                continue;
+                return true;
             }
-            if frozen {
-                self.unfrozen += 1;
-            }
-            let stamp = want.stamp_mut();
-            *stamp = rules.horizon.carried(stamp.clone(), have.record.stamp());
-            self.push(PlannedChange::new(
-                update,
-                want.put(),
-                Guard::Revision(have.mod_revision),
-                Some(have.record.stored()),
-            ));
+            Found::Stored(have) => have,
+        };
+        let frozen = rules.horizon.is_beyond(have.record.stamp());
+        if want.same(&have.record) && !frozen {
+            return true;
         }
-        for (key, have) in stored {
-            if keep(&key) {
+        if frozen {
+            self.unfrozen += 1;
+        }
+        let stamp = want.stamp_mut();
+        *stamp = rules.horizon.carried(stamp.clone(), have.record.stamp());
+        self.push(PlannedChange::new(
+            update,
+            want.put(),
+            Guard::Revision(have.mod_revision),
+            Some(have.record.stored()),
+        ));
+        true
+    }
+
+    /// Plans the removal of every stored record nothing asked for, in key order, but those
+    /// `keep` names.
+    fn remove_unwanted<R: Record>(
+        &mut self,
+        stored: &StoredSide<'_, R>,
+        keep: impl Fn(&R) -> bool,
+        rules: &Rules,
+    ) {
+        let [_, _, remove] = R::KINDS;
+        for have in stored.unwanted() {
+            if keep(&have.record) {
                 continue;
             }
             let at = rules
@@ -349,7 +482,7 @@ impl Changes {
                 .carried(rules.now.clone(), have.record.stamp());
             self.push(PlannedChange::new(
                 remove,
-                R::remove(key, at),
+                R::remove(have.record.key(), at),
                 Guard::Revision(have.mod_revision),
                 Some(have.record.stored()),
             ));
@@ -651,6 +784,37 @@ mod tests {
         assert!(
             matches!(&plan.changes[0].op.write, Write::RemoveTask { at: removed, .. } if removed == &at(NOW))
         );
+    }
+
+    #[test]
+    fn a_planner_takes_records_in_any_order_and_a_repeated_one_once() {
+        let stored = snapshot(
+            vec![running("web.3"), running("web.1"), running("web.2")],
+            vec![app("/web")],
+        );
+        let rules = rules();
+        let mut planner = Planner::new(&stored, &[], &rules);
+        let mut changed = running("web.2");
+        changed.health = Health::Healthy;
+        planner.want_task(changed.clone());
+        planner.want_task(running("web.9"));
+        planner.want_task(running("web.2"));
+        planner.want_app(app("/web"));
+        let plan = planner.finish(1);
+        assert_eq!(
+            kinds(&plan),
+            [
+                ChangeKind::UpdateTask,
+                ChangeKind::CreateTask,
+                ChangeKind::RemoveTask,
+                ChangeKind::RemoveTask
+            ]
+        );
+        assert_eq!(plan.changes[0].op.write, Write::PutTask(changed));
+        let removed: Vec<_> = plan.changes[2..].iter().map(|c| c.task_id()).collect();
+        assert_eq!(removed, [Some("web.1"), Some("web.3")], "in key order");
+        assert_eq!((plan.marathon_apps, plan.marathon_tasks), (1, 2));
+        assert_eq!(plan.stored_records, 4);
     }
 
     #[test]

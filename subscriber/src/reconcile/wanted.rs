@@ -4,15 +4,16 @@
 //!
 //! The listing is read as it arrives: each app is reduced to its definition and the facts
 //! of its stored tasks while the body is still being parsed ([`listed`], on the parser's
-//! thread), and turned into records here as it comes ([`Builder::add`]), so neither the
-//! body nor Marathon's JSON shapes are ever held whole.
+//! thread), and its records are built and handed to the [`Planner`] as it comes
+//! ([`Builder::add`]), so neither the body, nor Marathon's JSON shapes, nor the listing's
+//! records are ever held whole.
 
 use std::sync::Arc;
 
 use registry::{AppId, Stamp};
 use tokio::sync::mpsc;
 
-use super::plan::Wanted;
+use super::plan::Planner;
 use crate::agents::AgentResolver;
 use crate::catalog::{Catalog, Lookup};
 use crate::marathon::{MarathonClient, MarathonError, model};
@@ -21,12 +22,14 @@ use crate::records::{self, AppDefinition, DefinitionError, TaskFacts};
 /// Listed apps buffered between the parser and the record builder.
 const IN_FLIGHT: usize = 64;
 
-/// What Marathon's listing says etcd should hold.
-pub(super) async fn wanted(
+/// Feeds what Marathon's listing says etcd should hold to `planner`; returns how many apps
+/// were listed. On an error, what was fed must not be planned.
+pub(super) async fn feed(
     client: &MarathonClient,
     catalog: &Catalog,
     agents: &AgentResolver,
-) -> Result<Wanted, MarathonError> {
+    planner: &mut Planner<'_>,
+) -> Result<usize, MarathonError> {
     let (tx, mut rx) = mpsc::channel::<Listed>(IN_FLIGHT);
     let read = client.for_each_app_with_tasks((), move |_, app| {
         if let Some(listed) = listed(app) {
@@ -36,21 +39,17 @@ pub(super) async fn wanted(
     });
     let build = async {
         let mut builder = Builder {
-            wanted: Wanted::default(),
+            planner,
             catalog,
             agents,
         };
         while let Some(listed) = rx.recv().await {
             builder.add(listed).await;
         }
-        builder.wanted
     };
-    let (read, wanted) = tokio::join!(read, build);
+    let (read, ()) = tokio::join!(read, build);
     let (listed_apps, ()) = read?;
-    Ok(Wanted {
-        listed_apps,
-        ..wanted
-    })
+    Ok(listed_apps)
 }
 
 /// One listed app, reduced to what its records are made of.
@@ -83,14 +82,14 @@ fn listed(app: model::App) -> Option<Listed> {
     })
 }
 
-/// Gathers the records of listed apps.
-struct Builder<'a> {
-    wanted: Wanted,
+/// Builds the records of listed apps for the planner.
+struct Builder<'a, 'p> {
+    planner: &'a mut Planner<'p>,
     catalog: &'a Catalog,
     agents: &'a AgentResolver,
 }
 
-impl Builder<'_> {
+impl Builder<'_, '_> {
     /// Adds the records of one listed app.
     async fn add(&mut self, listed: Listed) {
         let Listed {
@@ -102,12 +101,11 @@ impl Builder<'_> {
             Ok(def) => {
                 let def = Arc::new(def);
                 self.catalog.observe(def.clone()).await;
-                self.wanted.apps.insert(app_id.clone(), def.record.clone());
                 Some(def)
             }
             Err(e) => {
                 tracing::warn!(app = %app_id, error = %e, "unusable app definition; its record is left as is");
-                self.wanted.kept_apps.insert(app_id.clone());
+                self.planner.keep_app(app_id.clone());
                 None
             }
         };
@@ -131,9 +129,11 @@ impl Builder<'_> {
                 agent_ips,
                 observed_at,
             );
-            self.wanted
-                .tasks
-                .insert((app_id.clone(), record.task_id.clone()), record);
+            self.planner.want_task(record);
+        }
+        // The app after its tasks, as a whole plan orders them.
+        if let Some(def) = def {
+            self.planner.want_app(def.record.clone());
         }
     }
 }
