@@ -428,13 +428,21 @@ impl MesosSource {
         for base in candidates {
             match self.client.subscribe(&base).await {
                 Ok(Subscribed::Stream(s)) => return Ok((base, s)),
-                Ok(Subscribed::Redirect(to)) => match self.client.subscribe(&to).await {
-                    Ok(Subscribed::Stream(s)) => return Ok((to, s)),
-                    Ok(Subscribed::Redirect(again)) => {
-                        errors.push(format!("{base} -> {to} -> {again}: redirected twice"))
+                Ok(Subscribed::Redirect(to)) => {
+                    // A follower named the leader: it shows in etcd now, not once the
+                    // leader has built its snapshot and answered (seconds on a big cluster).
+                    let (_, record) = self.masters_now(&to, members).await;
+                    if let Err(e) = self.publish_leader(&record).await {
+                        tracing::warn!(error = %e, "cannot publish the new leader yet");
                     }
-                    Err(e) => errors.push(e.to_string()),
-                },
+                    match self.client.subscribe(&to).await {
+                        Ok(Subscribed::Stream(s)) => return Ok((to, s)),
+                        Ok(Subscribed::Redirect(again)) => {
+                            errors.push(format!("{base} -> {to} -> {again}: redirected twice"))
+                        }
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
                 Err(e) => errors.push(e.to_string()),
             }
         }
