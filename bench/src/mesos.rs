@@ -242,6 +242,7 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
             samples,
             leader_changes: if quick { 3 } else { 10 },
             label: &label,
+            subscriber: sub.http,
         },
         report,
     )
