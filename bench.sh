@@ -6,7 +6,7 @@
 #
 #   ./bench.sh                 # every benchmark (< 15 min)
 #   ./bench.sh --quick         # short runs (< 3 min)
-#   ./bench.sh dns [--quick]   # one benchmark: dns | freshness | ingest | mesos | resync | scale
+#   ./bench.sh dns [--quick]   # one benchmark: dns | freshness | ingest | mesos | page | resync | scale
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -26,7 +26,7 @@ cargo build --release --workspace --bins
 
 args=("$@")
 case "${1:-}" in
-  all|dns|freshness|ingest|mesos|resync|scale) ;;
+  all|dns|freshness|ingest|mesos|page|resync|scale) ;;
   *) args=(all "$@") ;;
 esac
 echo "==> herald-bench ${args[*]}"

@@ -64,6 +64,8 @@ pub struct HeraldDns {
     pub proc: Proc,
     /// Its UDP/TCP DNS address.
     pub dns: SocketAddr,
+    /// Its HTTP listener (API, status page).
+    pub http: SocketAddr,
 }
 
 impl HeraldDns {
@@ -82,6 +84,7 @@ impl HeraldDns {
         let mut server = HeraldDns {
             proc: Proc::spawn("herald-dns", &mut cmd)?,
             dns,
+            http,
         };
         let mut client = dnsq::Client::connect(dns).await?;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

@@ -13,6 +13,7 @@ mod http;
 mod ingest;
 mod mesos;
 mod mesos_dns;
+mod page;
 mod procs;
 mod report;
 mod resync;
@@ -61,6 +62,9 @@ enum Bench {
     /// The Mesos source: a 5,000-agent / 50,000-task snapshot into etcd, an in-sync
     /// resync, Mesos event -> etcd.
     Mesos,
+    /// DNS answering (CPU per query, latency) with and without the status page open in
+    /// headless Chromium during a burst of changes, 50,000 tasks.
+    Page,
     /// `/cleanup` over 10,000 apps / 50,000 tasks.
     Resync,
     /// herald-dns memory and update time at 1k, 10k, 50k tasks.
@@ -75,6 +79,7 @@ impl Bench {
             Bench::Freshness => "freshness",
             Bench::Ingest => "ingest",
             Bench::Mesos => "mesos",
+            Bench::Page => "page",
             Bench::Resync => "resync",
             Bench::Scale => "scale",
         }
@@ -87,6 +92,7 @@ impl Bench {
             Bench::Freshness => 240,
             Bench::Ingest => 180,
             Bench::Mesos => 420,
+            Bench::Page => 300,
             Bench::Resync => 180,
             Bench::Scale => 180,
             Bench::All => 1320,
@@ -101,6 +107,7 @@ async fn run_one(bench: Bench, quick: bool, report: &mut Report) -> Result<()> {
         Bench::Freshness => freshness::run(quick, report).await,
         Bench::Ingest => ingest::run(quick, report).await,
         Bench::Mesos => mesos::run(quick, report).await,
+        Bench::Page => page::run(quick, report).await,
         Bench::Resync => resync::run(quick, report).await,
         Bench::Scale => scale::run(quick, report).await,
         Bench::All => Ok(()),
@@ -114,6 +121,7 @@ async fn run_all(cli: &Cli, report: &mut Report) {
             Bench::Freshness,
             Bench::Ingest,
             Bench::Mesos,
+            Bench::Page,
             Bench::Resync,
             Bench::Scale,
         ],
