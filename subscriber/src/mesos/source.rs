@@ -250,7 +250,13 @@ impl MesosSource {
                 c = tokio::time::timeout(idle, chunks.recv()) => match c {
                     Err(_) => return Ok(Ended::Idle),
                     Ok(None) => return Ok(Ended::Closed),
-                    Ok(Some(Err(e))) => return Err(format!("the Mesos stream broke: {e}")),
+                    // A stream that broke once open (a leader change: the old leader
+                    // drops its streams) is followed at once, starting with the same master
+                    // (its 307 names the new one), not after the error backoff.
+                    Ok(Some(Err(e))) => {
+                        tracing::info!(error = %e, "the Mesos stream broke");
+                        return Ok(Ended::Closed);
+                    }
                     Ok(Some(Ok(chunk))) => chunk,
                 },
                 changed = members.changed(), if zookeeper => {
