@@ -45,31 +45,32 @@ impl MesosSubscriber {
             http,
         })
     }
+}
 
-    /// `checks.mesos` of `/healthz`, once the API answers.
-    async fn mesos_health(&mut self) -> Result<Value> {
-        self.proc.check_alive()?;
-        let (_, body) = http::request(self.http, "GET", "/healthz", Duration::from_secs(5)).await?;
-        let v: Value = serde_json::from_str(&body)?;
-        Ok(v["checks"]["mesos"].clone())
-    }
-
-    /// Waits for a resync newer than `after`; returns its `last_resync_at`.
-    async fn resynced_after(&mut self, after: &Value, limit: Duration) -> Result<Value> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Ok(m) = self.mesos_health().await
-                && m["connected"] == true
+/// Waits until the subscriber at `http` has its Mesos stream open and a resync newer than
+/// `after` (its `last_resync_at` in `/healthz`) is done; returns that resync's time.
+pub(crate) async fn resynced_after(
+    http: std::net::SocketAddr,
+    after: &Value,
+    limit: Duration,
+) -> Result<Value> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok((_, body)) = http::request(http, "GET", "/healthz", Duration::from_secs(5)).await
+            && let Ok(v) = serde_json::from_str::<Value>(&body)
+        {
+            let m = &v["checks"]["mesos"];
+            if m["connected"] == true
                 && m["last_resync_at"] != Value::Null
                 && &m["last_resync_at"] != after
             {
                 return Ok(m["last_resync_at"].clone());
             }
-            if Instant::now() > deadline {
-                bail!("no Mesos resync within {limit:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        if Instant::now() > deadline {
+            bail!("no Mesos resync within {limit:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -116,10 +117,8 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
     // The snapshot into an empty etcd.
     let empty = registry.ping().await?;
     let started = Instant::now();
-    let mut sub = MesosSubscriber::start(&etcd.endpoint(), &master).await?;
-    let first = sub
-        .resynced_after(&Value::Null, Duration::from_secs(300))
-        .await?;
+    let sub = MesosSubscriber::start(&etcd.endpoint(), &master).await?;
+    let first = resynced_after(sub.http, &Value::Null, Duration::from_secs(300)).await?;
     let snapshot_s = started.elapsed().as_secs_f64();
     let stored = registry.list_mesos(&MesosScope::All).await?;
     if stored.tasks.len() != tasks {
@@ -129,14 +128,14 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
 
     // An in-sync resync: no Mesos record may change (the status record may).
     let before = registry.ping().await?;
-    let newest_before = newest_revision(&stored);
+    let newest_before = registry::harness::records_revision(&registry).await?;
     let t = Instant::now();
     let (status, body) =
         http::request(sub.http, "POST", "/cleanup", Duration::from_secs(30)).await?;
     if status != 202 {
         bail!("POST /cleanup: {status} {body}");
     }
-    sub.resynced_after(&first, Duration::from_secs(300)).await?;
+    resynced_after(sub.http, &first, Duration::from_secs(300)).await?;
     let in_sync_s = t.elapsed().as_secs_f64();
     let after = registry.list_mesos(&MesosScope::All).await?;
     let writes = changed_since(&after, newest_before);
@@ -250,19 +249,6 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
     drop(sub);
     sim.shutdown().await;
     Ok(())
-}
-
-/// The newest `mod_revision` of a listing.
-fn newest_revision(s: &registry::MesosSnapshot) -> i64 {
-    s.tasks
-        .iter()
-        .map(|t| t.mod_revision)
-        .chain(s.agents.iter().map(|a| a.mod_revision))
-        .chain(s.frameworks.iter().map(|f| f.mod_revision))
-        .chain(s.masters.iter().map(|m| m.mod_revision))
-        .chain(s.leader.iter().map(|l| l.mod_revision))
-        .max()
-        .unwrap_or(0)
 }
 
 /// How many records of a listing changed after `revision`.

@@ -37,32 +37,6 @@ pub struct Setup<'a> {
     pub subscriber: std::net::SocketAddr,
 }
 
-/// Waits until the subscriber's stream is open and a resync newer than `after` is done (a
-/// leader change is timed on a settled source, not on one still reading the last snapshot);
-/// returns that resync's time.
-async fn settled(
-    subscriber: std::net::SocketAddr,
-    after: &serde_json::Value,
-) -> Result<serde_json::Value> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        if let Ok((_, body)) =
-            crate::http::request(subscriber, "GET", "/healthz", Duration::from_secs(5)).await
-            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&body)
-        {
-            let m = &v["checks"]["mesos"];
-            if m["connected"] == true
-                && m["last_resync_at"] != serde_json::Value::Null
-                && &m["last_resync_at"] != after
-            {
-                return Ok(m["last_resync_at"].clone());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    bail!("the Mesos source did not settle within 120 s")
-}
-
 /// Polls `name`/`kind` until `done` holds for its answer lines; returns when it did.
 async fn until(
     client: &mut dnsq::Client,
@@ -134,7 +108,11 @@ pub async fn run(setup: Setup<'_>, report: &mut Report) -> Result<()> {
     let mut leader_ms = Vec::with_capacity(leader_changes);
     let mut last_resync = serde_json::Value::Null;
     for i in 0..leader_changes {
-        last_resync = settled(subscriber, &last_resync).await?;
+        // Each change is timed on a settled source, not on one still reading the last
+        // snapshot.
+        last_resync =
+            crate::mesos::resynced_after(subscriber, &last_resync, Duration::from_secs(120))
+                .await?;
         let next = (sim.leader().unwrap_or(0) + 1) % ports.len();
         let needle = format!(" {} ", ports[next]);
         let t = Instant::now();

@@ -229,8 +229,8 @@ impl MesosSource {
         let mut records = Vec::new();
         let mut cluster: Option<Cluster> = None;
         let mut idle = self.config.idle_timeout.unwrap_or(Duration::from_secs(60));
-        let (pids_tx, mut pids_rx) = mpsc::channel::<HashMap<String, SchedulerPid>>(4);
-        let mut pid_fetch: Option<AbortOnDropHandle<()>> = None;
+        // A later fetch, for a framework that appeared without a known PID.
+        let mut pid_fetch: Option<AbortOnDropHandle<HashMap<String, SchedulerPid>>> = None;
         let timer = async {
             if self.config.resync_interval.is_zero() {
                 std::future::pending::<()>().await
@@ -290,7 +290,14 @@ impl MesosSource {
                     }
                     continue;
                 }
-                Some(pids) = pids_rx.recv() => {
+                fetched = async {
+                    match pid_fetch.as_mut() {
+                        Some(fetch) => fetch.await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    pid_fetch = None;
+                    let pids = fetched.unwrap_or_default();
                     if let Some(c) = cluster.as_mut() {
                         let ops = c.learn_scheduler_pids(pids, &Stamp::now());
                         self.write(ops).await?;
@@ -381,17 +388,8 @@ impl MesosSource {
                         "a TASK_UPDATED for a task this subscription never saw added; the next resync brings it"
                     );
                 }
-                if applied.framework_without_pid.is_some()
-                    && pid_fetch.as_ref().is_none_or(|h| h.is_finished())
-                {
-                    let client = self.client.clone();
-                    let base = leader.clone();
-                    let tx = pids_tx.clone();
-                    pid_fetch = Some(AbortOnDropHandle::new(tokio::spawn(async move {
-                        if let Ok(pids) = client.scheduler_pids(&base).await {
-                            let _ = tx.send(pids).await;
-                        }
-                    })));
+                if applied.framework_without_pid.is_some() && pid_fetch.is_none() {
+                    pid_fetch = Some(self.fetch_pids(&leader));
                 }
                 ops.extend(applied.writes);
             }
