@@ -408,11 +408,6 @@ async fn many_services_are_fed_by_one_etcd_watch() {
         assert!(initial.insert(update.service, update.revision).is_none());
     }
     assert_eq!(initial.len(), SERVICES, "every service fired once");
-    assert_eq!(
-        etcd_watchers(&etcd).await,
-        1,
-        "one etcd watch for {SERVICES} services"
-    );
 
     // One new task per service: every service fires once more, with its own task only.
     put(&registry, (0..SERVICES).map(|i| node(i, 2))).await;
@@ -425,5 +420,11 @@ async fn many_services_are_fed_by_one_etcd_watch() {
         assert_eq!(update.instances.len(), 2);
         assert!(fired.insert(i), "{} fired twice", update.service);
     }
-    assert_eq!(etcd_watchers(&etcd).await, 1);
+    // Counted only now: the initial fire comes from a read that precedes the watch, and
+    // the changes above arrived through it, so whatever watches serve them exist by now.
+    assert_eq!(
+        etcd_watchers(&etcd).await,
+        1,
+        "one etcd watch for {SERVICES} services"
+    );
 }
