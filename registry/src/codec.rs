@@ -79,6 +79,14 @@ pub(crate) fn guard(at: &Stamp, precedence: u8) -> String {
     format!("{at}|{precedence}")
 }
 
+/// The stamp of a value's guard, read from the value's start where [`encode`] puts it
+/// (`{"guard":"<stamp>|<precedence>",...`); `None` for a value that does not start so.
+pub(crate) fn guard_stamp(value: &[u8]) -> Option<Stamp> {
+    let rest = value.strip_prefix(br#"{"guard":""#)?;
+    let end = rest.iter().position(|&b| b == b'|')?;
+    Stamp::parse(std::str::from_utf8(&rest[..end]).ok()?).ok()
+}
+
 fn encode(out: Out<'_>) -> Vec<u8> {
     // Serialising these plain structs cannot fail (no maps with non-string keys).
     serde_json::to_vec(&out).unwrap_or_default()

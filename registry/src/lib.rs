@@ -25,6 +25,7 @@ mod schema;
 mod stamp;
 mod status;
 mod store;
+mod stored;
 mod watch;
 
 #[cfg(feature = "test-harness")]
@@ -50,4 +51,5 @@ pub use status::{SourceState, SourceStatus, StatusEvent, SubscriberStatus};
 pub use store::{
     Guard, MAX_TXN_OPS, Outcome, Registry, Snapshot, Tombstone, Versioned, Write, WriteOp,
 };
+pub use stored::{StoredRecords, StoredValue};
 pub use watch::{Change, Watch, WatchEvent, WatchOptions};

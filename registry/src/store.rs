@@ -13,6 +13,7 @@ use crate::ids::AppId;
 use crate::keys::{KeyKind, KeyLayout, Scope};
 use crate::schema::{AppRecord, TaskRecord};
 use crate::stamp::Stamp;
+use crate::stored::StoredRecords;
 
 /// etcd refuses transactions with more operations than this (`--max-txn-ops`).
 pub const MAX_TXN_OPS: usize = 128;
@@ -449,6 +450,19 @@ impl Registry {
     /// "Tombstones"). Readers want [`Registry::list`].
     pub async fn list_with_tombstones(&self, scope: &Scope) -> Result<(Snapshot, Vec<Tombstone>)> {
         self.list_scope(scope, true).await
+    }
+
+    /// Every record and tombstone of a scope at one revision, undecoded and compact (see
+    /// [`StoredRecords`]): for a writer that compares them with what they should be.
+    pub async fn list_stored(&self, scope: &Scope) -> Result<StoredRecords> {
+        let mut stored = StoredRecords::new(self.layout.clone());
+        let revision = self
+            .scan(
+                &self.layout.scope_prefix(scope),
+                |key, value, mod_revision| stored.push(key, value, mod_revision),
+            )
+            .await?;
+        Ok(stored.finish(revision))
     }
 
     async fn list_scope(

@@ -4,8 +4,8 @@
 //! - a record whose encoded value is larger than `--max-record-size` is refused before
 //!   anything is sent: a guarded write carries its value four times in one etcd request,
 //!   and etcd refuses requests over its `--max-request-bytes` (1.5 MiB by default);
-//! - the rest goes out in up to `concurrency` concurrent [`Registry::apply`] calls (the
-//!   writes to one key in one call, in order);
+//! - the rest goes out in up to `concurrency` concurrent groups of [`Registry::apply`]
+//!   calls (the writes to one key in one group, in order);
 //! - a call that etcd refuses ([`registry::Error::is_retryable`] is false: request too
 //!   large, invalid argument) is split: its writes are applied one by one, so the good ones
 //!   land and only the bad one is refused;
@@ -25,6 +25,9 @@ use registry::{AppId, MAX_TXN_OPS, Outcome, Registry, Write, WriteOp};
 use serde_json::json;
 
 use crate::telemetry;
+
+/// Writes per [`Registry::apply`] call (the registry splits a call into transactions).
+const WRITES_PER_CALL: usize = 8 * MAX_TXN_OPS;
 
 /// Default of `--max-record-size`: 256 KiB, so that one guarded write (the value four
 /// times, plus its key) stays well under etcd's default 1.5 MiB request limit.
@@ -179,8 +182,32 @@ impl Writer {
         results
     }
 
-    /// One group in one `apply` call; refused by etcd, its writes one by one.
+    /// One group, in `apply` calls of at most [`WRITES_PER_CALL`] writes, so that only one
+    /// call's writes are copied and encoded at a time (a 60,000-record plan held them all
+    /// three times); after a retryable failure the rest is handed back unsent.
     async fn apply_group(&self, group: Vec<(usize, WriteOp)>) -> Vec<(usize, WriteResult)> {
+        let mut out = Vec::with_capacity(group.len());
+        let mut rest = group.into_iter();
+        loop {
+            let call: Vec<_> = rest.by_ref().take(WRITES_PER_CALL).collect();
+            if call.is_empty() {
+                return out;
+            }
+            let results = self.apply_call(call).await;
+            let failure = results.iter().find_map(|(_, result)| match result {
+                Err(e @ WriteError::Unavailable(_)) => Some(e.clone()),
+                _ => None,
+            });
+            out.extend(results);
+            if let Some(failure) = failure {
+                out.extend(rest.map(|(i, _)| (i, Err(failure.clone()))));
+                return out;
+            }
+        }
+    }
+
+    /// One `apply` call; refused by etcd, its writes one by one.
+    async fn apply_call(&self, group: Vec<(usize, WriteOp)>) -> Vec<(usize, WriteResult)> {
         let ops = group.iter().map(|(_, op)| op.clone()).collect();
         let error = match self.send(ops).await {
             Ok(outcomes) => {

@@ -163,18 +163,19 @@ impl Reconciler {
             tracing::debug!("the event queue is still behind; planning anyway");
         }
         // etcd first: then whatever it holds is no newer than Marathon's answer.
-        let (snapshot, tombstones) = self.registry.list_with_tombstones(&Scope::All).await?;
+        // Held as etcd returned it, decoded only where it differs (see `Planner`).
+        let stored = self.registry.list_stored(&Scope::All).await?;
         let rules = Rules {
             horizon: Horizon::new(Utc::now(), self.max_clock_skew),
             now: Stamp::now(),
             max_delete_share: self.max_delete_share,
         };
         // The listing's records are compared as they come, never all held.
-        let mut planner = Planner::new(&snapshot, &tombstones, &rules);
+        let mut planner = Planner::new(&stored, &rules);
         let listed_apps =
             wanted::feed(&self.client, &self.catalog, &self.agents, &mut planner).await?;
         let plan = planner.finish(listed_apps);
-        drop((snapshot, tombstones));
+        drop(stored);
         if plan.restored > 0 {
             tracing::info!(
                 restored = plan.restored,
