@@ -61,8 +61,9 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
     crate::freshness::wait_for_tasks(&registry, tasks, Duration::from_secs(120)).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    // How long the simulator alone takes to answer the listing (it renders 50,000 tasks
-    // in this process, on the same two cores, during every /cleanup).
+    // How long the simulator alone takes to answer the listing (in this process, on the
+    // same two cores; it renders once per state of its cluster, and the start-up reconcile
+    // already asked for this one).
     let t = Instant::now();
     let (_, listing) = http::request(
         sim.addr(),
@@ -128,7 +129,7 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
             wall <= IN_SYNC_TARGET_S,
         )
         .note(format!(
-            "median of {runs}: {}; the simulator alone takes {sim_answer_s:.2} s to answer the {listing_mb:.0} MB listing",
+            "median of {runs}: {}; the simulator alone takes {sim_answer_s:.2} s to answer the {listing_mb:.0} MB listing (rendered once per state)",
             list(&walls)
         )),
     );

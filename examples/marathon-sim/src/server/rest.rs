@@ -68,6 +68,13 @@ fn app_matches(app: &App, filters: &[(String, String)]) -> bool {
 pub(super) async fn apps_index(State(sim): State<Sim>, RawQuery(q): RawQuery) -> Response {
     let query = parse_query(q.as_deref());
     let cluster = sim.lock();
+    if wants_tasks(&query) && query.iter().all(|(k, _)| k == "embed") {
+        let body = sim.listing(&cluster, |cluster| {
+            let listing = apps_json(&sim.cfg, cluster.apps.values(), true);
+            serde_json::to_vec(&listing).unwrap_or_default().into()
+        });
+        return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    }
     let apps = cluster.apps.values().filter(|a| app_matches(a, &query));
     Json(apps_json(&sim.cfg, apps, wants_tasks(&query))).into_response()
 }
