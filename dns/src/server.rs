@@ -1,8 +1,6 @@
 //! Runtimes and sockets: the feed and HTTP on the main runtime; DNS on one
 //! single-threaded runtime per core, each with its own `SO_REUSEPORT` UDP socket and TCP
-//! listener, so the query path never shares a lock or a thread with etcd work. Each UDP
-//! socket is read by a blocking loop on a thread of its own, which answers from its cache
-//! and hands the rest to its runtime.
+//! listener, so the query path never shares a lock or a thread with etcd work.
 //!
 //! DNS and HTTP listen at once, whether or not etcd answers: until the first full load
 //! the handler forwards names outside the zone and answers SERVFAIL for the zone's.
@@ -21,6 +19,7 @@ use hickory_server::zone_handler::Catalog;
 use ipnet::IpNet;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::answer::ZoneConfig;
 use crate::config::Config;
@@ -120,9 +119,6 @@ fn start_dns(
     for i in 0..threads {
         let udp = bind(address, Type::DGRAM, Protocol::UDP)
             .with_context(|| format!("binding DNS/UDP to {address}"))?;
-        // The socket loop blocks in its own thread, waking to look at the shutdown token.
-        udp.set_nonblocking(false)?;
-        udp.set_read_timeout(Some(udp::SHUTDOWN_POLL))?;
         if i == 0 {
             size_buffers(&udp, config.udp_recv_buffer, config.udp_send_buffer);
         } else {
@@ -155,56 +151,28 @@ fn start_dns(
         let shutdown = shutdown.clone();
         let handle = std::thread::Builder::new()
             .name(format!("dns-{i}"))
-            .spawn(move || dns_thread(i, udp, tcp, shared, shutdown))?;
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(error) => {
+                        tracing::error!(%error, "cannot start a DNS runtime");
+                        return;
+                    }
+                };
+                // The UDP loop keeps its batch buffers on this thread: a local task.
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&runtime, async move {
+                    if let Err(error) = dns_loop(udp, tcp, shared, shutdown).await {
+                        tracing::error!(%error, "DNS thread failed");
+                    }
+                });
+            })?;
         handles.push(handle);
     }
     Ok(handles)
-}
-
-/// One DNS thread: a single-threaded runtime for TCP and the UDP slow path, and the UDP
-/// socket loop on a thread of its own beside it, which hands the runtime what the answer
-/// cache cannot answer. Returns when `shutdown` is cancelled and both have stopped.
-fn dns_thread(i: usize, udp: Socket, tcp: Socket, shared: DnsShared, shutdown: CancellationToken) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(error) => {
-            tracing::error!(%error, "cannot start a DNS runtime");
-            return;
-        }
-    };
-    let handler = match shared.handler() {
-        Ok(handler) => handler,
-        Err(error) => {
-            tracing::error!(%error, "cannot start a DNS handler");
-            return;
-        }
-    };
-    let service = udp::UdpService {
-        handler: Arc::new(handler.clone()),
-        zone: shared.zone.clone(),
-        rotate: shared.rotate,
-        runtime: runtime.handle().clone(),
-    };
-    let udp_shutdown = shutdown.clone();
-    let socket_loop = std::thread::Builder::new()
-        .name(format!("dns-udp-{i}"))
-        .spawn(move || udp::serve(udp.into(), service, &udp_shutdown));
-    let socket_loop = match socket_loop {
-        Ok(thread) => thread,
-        Err(error) => {
-            tracing::error!(%error, "cannot start a DNS/UDP thread");
-            return;
-        }
-    };
-    if let Err(error) = runtime.block_on(tcp_loop(tcp, handler, shutdown.clone())) {
-        tracing::error!(%error, "DNS thread failed");
-        // The socket loop must not outlive its runtime's handler.
-        shutdown.cancel();
-    }
-    let _ = socket_loop.join();
 }
 
 /// What every DNS thread serves from.
@@ -216,32 +184,29 @@ struct DnsShared {
     rotate: bool,
 }
 
-impl DnsShared {
-    /// The handler every query of a DNS thread goes through.
-    fn handler(&self) -> anyhow::Result<DnsHandler> {
-        let handler = DnsHandler::new(
-            self.zone.clone(),
-            self.zone_config.clone(),
-            forwarder(&self.upstreams)?,
-            self.acl.clone(),
-        );
-        Ok(if self.rotate {
-            handler.rotating()
-        } else {
-            handler
-        })
-    }
-}
-
-/// Serves DNS over TCP (hickory's server) until `shutdown` is cancelled.
-async fn tcp_loop(
+async fn dns_loop(
+    udp: Socket,
     tcp: Socket,
-    handler: DnsHandler,
+    shared: DnsShared,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let udp = tokio::net::UdpSocket::from_std(udp.into())?;
     let tcp = tokio::net::TcpListener::from_std(tcp.into())?;
+    let DnsShared {
+        zone,
+        zone_config,
+        upstreams,
+        acl,
+        rotate,
+    } = shared;
+    let mut handler = DnsHandler::new(zone.clone(), zone_config, forwarder(&upstreams)?, acl);
+    if rotate {
+        handler = handler.rotating();
+    }
+    let fast = tokio::task::spawn_local(udp::serve(udp, Arc::new(handler.clone()), zone, rotate));
     let mut server = Server::new(handler);
     server.register_listener(tcp, TCP_TIMEOUT, 64);
+    let _abort_udp_on_exit = AbortOnDropHandle::new(fast);
     tokio::select! {
         result = server.block_until_done() => result?,
         _ = shutdown.cancelled() => {

@@ -1,16 +1,16 @@
 //! Datagrams in batches: up to [`BATCH`] queries taken from the socket by one `recvmmsg`
 //! call (nix's wrapper: rustix has none) and the fast path's answers to them sent by one
-//! `sendmmsg` call (rustix's, which returns the count without reading back addresses).
-//! Both block: the socket loop has a thread of its own (see [`super::serve`]). Every buffer
-//! is allocated once, when the socket loop starts; a batch allocates nothing (an answer
-//! longer than its preallocated buffer excepted).
+//! `sendmmsg` call (rustix's, which returns the count without reading back addresses). Every buffer is allocated once, when the socket loop starts; a batch
+//! allocates nothing (an answer longer than its preallocated buffer excepted).
 
 use std::io::{self, IoSlice, IoSliceMut};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 
 use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
 use rustix::net::{MMsgHdr, SendAncillaryBuffer, SendFlags, SocketAddrAny, sendmmsg};
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
 
 /// Datagrams per system call.
 pub(super) const BATCH: usize = 64;
@@ -38,35 +38,34 @@ impl Received {
         }
     }
 
-    /// Waits for a datagram (at most the socket's read timeout), then takes it and every
-    /// datagram already queued behind it, up to [`BATCH`], in one call
-    /// (`MSG_WAITFORONE`); how many. Datagrams without an IP source address are dropped.
-    pub(super) fn receive(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+    /// Waits for datagrams and takes up to [`BATCH`] of them in one call; how many.
+    /// Datagrams without an IP source address are dropped.
+    pub(super) async fn receive(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+        let fd = socket.as_raw_fd();
         let Received {
             buffer,
             datagrams,
             headers,
         } = self;
-        let mut rest: &mut [u8] = buffer;
-        let mut slices: [[IoSliceMut<'_>; 1]; BATCH] = std::array::from_fn(|_| {
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(QUERY_BUF);
-            rest = tail;
-            [IoSliceMut::new(head)]
-        });
-        datagrams.clear();
-        let results = recvmmsg(
-            socket.as_raw_fd(),
-            headers,
-            slices.iter_mut(),
-            MsgFlags::MSG_WAITFORONE,
-            None,
-        )?;
-        for message in results {
-            if let Some(source) = message.address.as_ref().and_then(socket_addr) {
-                datagrams.push((message.bytes, source));
-            }
-        }
-        Ok(datagrams.len())
+        socket
+            .async_io(Interest::READABLE, || {
+                let mut rest: &mut [u8] = buffer;
+                let mut slices: [[IoSliceMut<'_>; 1]; BATCH] = std::array::from_fn(|_| {
+                    let (head, tail) = std::mem::take(&mut rest).split_at_mut(QUERY_BUF);
+                    rest = tail;
+                    [IoSliceMut::new(head)]
+                });
+                let results = recvmmsg(fd, headers, slices.iter_mut(), MsgFlags::empty(), None)?;
+                datagrams.clear();
+                for message in results {
+                    if let Some(source) = message.address.as_ref().and_then(socket_addr) {
+                        datagrams.push((message.bytes, source));
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(self.datagrams.len())
     }
 
     /// The `i`th datagram received and its source.
@@ -117,23 +116,29 @@ impl Outgoing {
     /// Sends every pending answer, in as few calls as the socket takes them, waiting while
     /// its send buffer is full. An answer the kernel refuses is logged and dropped (the
     /// client will ask again); the ones after it are still sent.
-    pub(super) fn flush(&mut self, socket: &UdpSocket) {
-        let slices: [[IoSlice<'_>; 1]; BATCH] =
-            std::array::from_fn(|i| [IoSlice::new(&self.answers[i])]);
-        let mut control: [SendAncillaryBuffer<'_, '_, '_>; BATCH] =
-            std::array::from_fn(|_| SendAncillaryBuffer::default());
-        let mut i = 0;
-        let mut messages: [MMsgHdr<'_>; BATCH] = control.each_mut().map(|control| {
-            let message = MMsgHdr::new_with_addr(&self.destinations[i], &slices[i], control);
-            i += 1;
-            message
-        });
+    pub(super) async fn flush(&mut self, socket: &UdpSocket) {
         let mut sent = 0;
         while sent < self.len {
-            match sendmmsg(socket, &mut messages[sent..self.len], SendFlags::empty()) {
+            let (answers, destinations, len) = (&self.answers, &self.destinations, self.len);
+            let result = socket
+                .async_io(Interest::WRITABLE, || {
+                    let slices: [[IoSlice<'_>; 1]; BATCH] =
+                        std::array::from_fn(|i| [IoSlice::new(&answers[i])]);
+                    let mut control: [SendAncillaryBuffer<'_, '_, '_>; BATCH] =
+                        std::array::from_fn(|_| SendAncillaryBuffer::default());
+                    let mut i = 0;
+                    let mut messages: [MMsgHdr<'_>; BATCH] = control.each_mut().map(|control| {
+                        let message = MMsgHdr::new_with_addr(&destinations[i], &slices[i], control);
+                        i += 1;
+                        message
+                    });
+                    sendmmsg(socket, &mut messages[sent..len], SendFlags::empty())
+                        .map_err(io::Error::from)
+                })
+                .await;
+            match result {
                 // A call sends at least one datagram or fails.
                 Ok(count) => sent += count.max(1),
-                Err(rustix::io::Errno::INTR) => {}
                 Err(error) => {
                     tracing::debug!(%error, "UDP send failed");
                     sent += 1;

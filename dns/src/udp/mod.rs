@@ -1,5 +1,4 @@
-//! The UDP path: one socket loop per DNS thread, on a thread of its own, with a fast path
-//! for the hot case.
+//! The UDP path: one socket loop per DNS thread, with a fast path for the hot case.
 //!
 //! Every query first goes through the hickory-based slow path ([`DnsHandler`]). When its
 //! answer is authoritative (from the zone), the wire bytes are cached, keyed by the
@@ -23,7 +22,6 @@
 //! - `rotation`: the round-robin of a cached run of A (or AAAA) records, on the wire;
 //! - `cache`: the per-thread answer cache (its key: the query without ID and cookie;
 //!   replay on a hit; storing an answer of the current snapshot);
-//! - `batch`: the blocking `recvmmsg`/`sendmmsg` calls and their preallocated buffers;
 //! - `serve`: the socket loop, the response handler that encodes (SERVFAIL when a
 //!   response cannot be encoded), sends and offers answers to the cache, and [`respond`].
 //!
@@ -38,5 +36,5 @@ mod serve;
 mod wire;
 
 pub use rotation::Rotation;
-pub use serve::{SHUTDOWN_POLL, UdpService, encode, respond, serve};
+pub use serve::{encode, respond, serve};
 pub use wire::error_reply;

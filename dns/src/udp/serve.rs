@@ -1,15 +1,11 @@
-//! The socket loop of one DNS thread, and the response handler behind it. The loop has a
-//! thread of its own and a blocking socket: one `recvmmsg` call waits for queries and takes
-//! every one already queued, each is answered from the cache when it can be, and the
-//! answers of one batch leave in one `sendmmsg` call, so a wakeup costs two system calls
-//! (an event loop's readiness dance costs four, and at 30,000 queries a second most
-//! wakeups carry one query). A query the cache cannot answer is handed to the DNS
-//! thread's runtime ([`DnsHandler`] on a task of its own), whose response is encoded as
-//! hickory's UDP path encodes it ([`encode`]: size limit, TC, SERVFAIL when a response
-//! cannot be encoded), sent, and offered to the cache. [`respond`] runs the same path
-//! without a socket.
+//! The socket loop of one DNS thread, and the response handler behind it: queries are
+//! taken from the socket in batches; each is answered from the cache when it can be (the
+//! answers of one batch leave in one `sendmmsg` call), else handed to [`DnsHandler`] on
+//! its own task, whose response is encoded as hickory's UDP path encodes it ([`encode`]:
+//! size limit, TC, SERVFAIL when a response cannot be encoded), sent, and offered to the
+//! cache. [`respond`] runs the same path without a socket.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,40 +17,16 @@ use hickory_server::net::runtime::TokioTime;
 use hickory_server::net::xfer::Protocol;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponse;
-use rustix::net::SendFlags;
-use tokio::runtime::Handle;
-use tokio_util::sync::CancellationToken;
+use tokio::net::UdpSocket;
 
 use super::batch::{Outgoing, Received};
 use super::cache::{AnswerCache, FastPathMetrics, Offer};
 use super::wire::{error_reply, is_query};
 use crate::handler::{DnsHandler, SharedZone};
 
-/// How long the loop waits for a query before it looks at its shutdown token again.
-pub const SHUTDOWN_POLL: Duration = Duration::from_millis(250);
-
-/// What one socket loop serves from.
-pub struct UdpService {
-    /// Answers what the cache cannot.
-    pub handler: Arc<DnsHandler>,
-    /// The published zone, which the cache follows.
-    pub zone: SharedZone,
-    /// Rotation of address answers on.
-    pub rotate: bool,
-    /// The runtime the slow path's tasks run on.
-    pub runtime: Handle,
-}
-
-/// Serves DNS over UDP on `socket` on the calling thread until `shutdown` is cancelled.
-/// `socket` must be blocking, with a read timeout (such as [`SHUTDOWN_POLL`]) so that the
-/// loop sees `shutdown` even when no query comes.
-pub fn serve(socket: UdpSocket, service: UdpService, shutdown: &CancellationToken) {
-    let UdpService {
-        handler,
-        zone,
-        rotate,
-        runtime,
-    } = service;
+/// Serves DNS over UDP on `socket` until the task is dropped; `rotate` turns on the
+/// rotation of address answers.
+pub async fn serve(socket: UdpSocket, handler: Arc<DnsHandler>, zone: SharedZone, rotate: bool) {
     let socket = Arc::new(socket);
     let cache = AnswerCache::default();
     let fast = FastPathMetrics::new();
@@ -63,17 +35,11 @@ pub fn serve(socket: UdpSocket, service: UdpService, shutdown: &CancellationToke
     let mut key = Vec::with_capacity(512);
     let calls = metrics::counter!(crate::metrics::UDP_RECEIVE_CALLS);
     let datagrams = metrics::counter!(crate::metrics::UDP_DATAGRAMS);
-    while !shutdown.is_cancelled() {
-        let count = match received.receive(&socket) {
+    loop {
+        let count = match received.receive(&socket).await {
             Ok(count) => count,
             Err(error) => {
-                // The read timeout (EAGAIN) or a signal: look at the token again.
-                if !matches!(
-                    error.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
-                ) {
-                    tracing::debug!(%error, "UDP receive failed");
-                }
+                tracing::debug!(%error, "UDP receive failed");
                 continue;
             }
         };
@@ -114,13 +80,13 @@ pub fn serve(socket: UdpSocket, service: UdpService, shutdown: &CancellationToke
             let responder = UdpResponder::new(&request, to);
             let handler = handler.clone();
             // Forwarded queries wait on upstreams: never hold up the receive loop.
-            runtime.spawn(async move {
+            tokio::spawn(async move {
                 handler
                     .handle_request::<UdpResponder, TokioTime>(&request, responder)
                     .await;
             });
         }
-        outgoing.flush(&socket);
+        outgoing.flush(&socket).await;
     }
 }
 
@@ -191,12 +157,10 @@ impl ResponseHandler for UdpResponder {
         let (info, wire) = encode(response, self.question.as_ref())?;
         match &mut self.to {
             Sink::Socket { socket, dst, offer } => {
-                // Cached first: the socket loop runs beside this task, and the client's
-                // next query may reach it as soon as the answer is out.
+                socket.send_to(&wire, *dst).await?;
                 if let Some(offer) = offer.take() {
-                    offer.store(&info, wire.clone());
+                    offer.store(&info, wire);
                 }
-                send_without_blocking(socket, wire, *dst).await?;
             }
             Sink::Capture(slot) => {
                 if let Ok(mut slot) = slot.lock() {
@@ -205,25 +169,6 @@ impl ResponseHandler for UdpResponder {
             }
         }
         Ok(info)
-    }
-}
-
-/// Sends `wire` to `dst` on the (blocking) socket without blocking the runtime: at once
-/// when the send buffer has room, which is nearly always, else from the blocking pool.
-async fn send_without_blocking(
-    socket: &Arc<UdpSocket>,
-    wire: Vec<u8>,
-    dst: SocketAddr,
-) -> std::io::Result<()> {
-    match rustix::net::sendto(&**socket, &wire, SendFlags::DONTWAIT, &dst) {
-        Ok(_) => Ok(()),
-        Err(rustix::io::Errno::AGAIN) => {
-            let socket = socket.clone();
-            tokio::task::spawn_blocking(move || socket.send_to(&wire, dst).map(|_| ()))
-                .await
-                .map_err(std::io::Error::other)?
-        }
-        Err(error) => Err(error.into()),
     }
 }
 
