@@ -67,7 +67,7 @@ enum Bench {
     Page,
     /// `/cleanup` over 10,000 apps / 50,000 tasks.
     Resync,
-    /// herald-dns memory and update time at 1k, 10k, 50k tasks.
+    /// herald-dns memory, start to first answer and update time at 1k, 10k, 50k and 200k tasks.
     Scale,
 }
 
@@ -94,8 +94,8 @@ impl Bench {
             Bench::Mesos => 420,
             Bench::Page => 300,
             Bench::Resync => 180,
-            Bench::Scale => 180,
-            Bench::All => 1320,
+            Bench::Scale => 360,
+            Bench::All => 1500,
         };
         Duration::from_secs(if quick { secs / 3 } else { secs })
     }

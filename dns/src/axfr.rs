@@ -29,7 +29,7 @@ pub fn axfr(zone: &ZoneSnapshot, config: &ZoneConfig) -> Json {
         set.insert(ip.to_string());
     };
     for (name, records) in zone.names.iter() {
-        let name: Name = (**name).clone().into();
+        let Some(name) = name.to_name() else { continue };
         for ip in records.a.iter() {
             address(&name, &IpAddr::V4(*ip));
         }

@@ -21,6 +21,7 @@ pub mod server;
 pub mod sharded;
 pub mod snapshot;
 pub mod status;
+pub mod stored_name;
 pub mod task;
 #[cfg(any(test, feature = "test-support"))]
 #[doc(hidden)]

@@ -102,6 +102,18 @@ impl<K: Hash + Eq + Clone, V: Clone> ShardedMap<K, V> {
         added
     }
 
+    /// Sets the value at `key`, or removes it when `value` is `None`.
+    pub fn set(&mut self, key: K, value: Option<V>) {
+        match value {
+            Some(value) => {
+                self.insert(key, value);
+            }
+            None => {
+                self.remove(&key);
+            }
+        }
+    }
+
     /// Removes `key`; true when it was there.
     pub fn remove<Q>(&mut self, key: &Q) -> bool
     where

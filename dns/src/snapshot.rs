@@ -17,10 +17,11 @@ use hickory_proto::rr::{LowerName, Name};
 
 use crate::served::{Naming, SrvValue, Value};
 use crate::sharded::ShardedMap;
+use crate::stored_name::{NameBytes, StoredName};
 use crate::task::TaskEntry;
 
 /// The answers at one name.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct NameRecords {
     /// A records.
     pub a: Box<[Ipv4Addr]>,
@@ -75,10 +76,64 @@ impl NameRecords {
 }
 
 /// Stored names and their answers.
-pub type NameTable = ShardedMap<Arc<LowerName>, Arc<NameRecords>>;
+pub type NameTable = ShardedMap<StoredName, Arc<NameRecords>>;
 
 /// Served tasks by some key (a canonical-label hash, an address).
-pub type EntryTable<K> = ShardedMap<K, Box<[Arc<TaskEntry>]>>;
+pub type EntryTable<K> = ShardedMap<K, Entries>;
+
+/// The served tasks at one key of an [`EntryTable`]: almost always one, kept without a
+/// list of its own (a table holds one per served task).
+#[derive(Clone, Debug)]
+pub enum Entries {
+    /// A single task.
+    One(Arc<TaskEntry>),
+    /// Several tasks (a shared address, colliding hashes).
+    Many(Box<[Arc<TaskEntry>]>),
+}
+
+impl Entries {
+    /// The tasks, as a slice.
+    pub fn as_slice(&self) -> &[Arc<TaskEntry>] {
+        match self {
+            Entries::One(entry) => std::slice::from_ref(entry),
+            Entries::Many(list) => list,
+        }
+    }
+
+    /// The entries of `list`; `None` when it is empty.
+    pub fn from_vec(mut list: Vec<Arc<TaskEntry>>) -> Option<Entries> {
+        match list.len() {
+            0 => None,
+            1 => list.pop().map(Entries::One),
+            _ => Some(Entries::Many(list.into())),
+        }
+    }
+}
+
+/// Served tasks by address: IPv4 and IPv6 apart, so that a key takes 4 bytes, not 17.
+#[derive(Clone, Debug, Default)]
+pub struct ReverseTable {
+    v4: EntryTable<Ipv4Addr>,
+    v6: EntryTable<Ipv6Addr>,
+}
+
+impl ReverseTable {
+    /// The tasks that `ip` belongs to.
+    pub fn get(&self, ip: &IpAddr) -> Option<&Entries> {
+        match ip {
+            IpAddr::V4(ip) => self.v4.get(ip),
+            IpAddr::V6(ip) => self.v6.get(ip),
+        }
+    }
+
+    /// Sets the tasks of `ip` (`None` removes them).
+    pub fn set(&mut self, ip: IpAddr, entries: Option<Entries>) {
+        match ip {
+            IpAddr::V4(ip) => self.v4.set(ip, entries),
+            IpAddr::V6(ip) => self.v6.set(ip, entries),
+        }
+    }
+}
 
 /// The naming settings, with the domain names end in.
 #[derive(Debug)]
@@ -144,18 +199,18 @@ pub struct ZoneSnapshot {
     /// Stored names (shared by an app's tasks) -> answers.
     pub names: NameTable,
     /// Empty non-terminals (ancestors of published names): they exist, with no records.
-    pub empty_non_terminals: imbl::HashMap<LowerName, u32>,
+    pub empty_non_terminals: ShardedMap<StoredName, u32>,
     /// [`canonical_key`] of a canonical name -> the served tasks with that key.
     pub canonical: EntryTable<u64>,
     /// A served address -> the tasks it belongs to (their PTRs).
-    pub reverse: EntryTable<IpAddr>,
+    pub reverse: ReverseTable,
 }
 
 impl ZoneSnapshot {
     /// The answers at `name`: a stored name, a task's canonical name or the reverse name
     /// of a task address. `None` when the name owns no records.
     pub fn lookup(&self, name: &LowerName) -> Option<Cow<'_, NameRecords>> {
-        let stored = self.names.get(name);
+        let stored = self.stored(name);
         let computed = self
             .canonical_records(name)
             .or_else(|| self.reverse_records(name));
@@ -169,14 +224,20 @@ impl ZoneSnapshot {
         }
     }
 
+    /// The stored answers at `name` (a name an app's tasks share), if any.
+    pub fn stored(&self, name: &LowerName) -> Option<&Arc<NameRecords>> {
+        self.names.get(NameBytes::new(name).as_bytes())
+    }
+
     /// True when the name owns records or is an ancestor of a name that does.
     pub fn exists(&self, name: &LowerName) -> bool {
-        self.empty_non_terminals.contains_key(name) || self.lookup(name).is_some()
+        let octets = NameBytes::new(name);
+        self.empty_non_terminals.contains_key(octets.as_bytes()) || self.lookup(name).is_some()
     }
 
     /// Every served task under every task name it is published under.
     pub fn entries(&self) -> impl Iterator<Item = &Arc<TaskEntry>> {
-        self.canonical.iter().flat_map(|(_, list)| list.iter())
+        self.canonical.iter().flat_map(|(_, list)| list.as_slice())
     }
 
     /// A task's canonical name, `C.F.D` (its addresses) or `C.F.slave.D` (its agent's).
@@ -189,7 +250,7 @@ impl ZoneSnapshot {
             let Some(entries) = self.canonical.get(&canonical_key(relative)) else {
                 continue;
             };
-            for entry in entries.iter() {
+            for entry in entries.as_slice() {
                 if entry.canonical_relative() != relative {
                     continue;
                 }
@@ -212,6 +273,7 @@ impl ZoneSnapshot {
         }
         let entries = self.reverse.get(&net.addr())?;
         let targets: BTreeSet<Name> = entries
+            .as_slice()
             .iter()
             .filter_map(|e| self.zone.naming.canonical_name(e, false))
             .collect();

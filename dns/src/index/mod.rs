@@ -14,8 +14,9 @@
 //! Memory matters here (a node may serve 50,000 tasks): tasks are kept in their compact
 //! form ([`ZoneTask`]), once, and shared by every table that points at them; only the
 //! names an app's tasks share are stored (see [`crate::snapshot`]); every stored name is
-//! allocated once and shared by the table, its owners and its family.
+//! allocated once and shared by the table and its family.
 
+mod members;
 mod publish;
 mod store;
 #[cfg(test)]
@@ -33,7 +34,9 @@ use crate::groups::{Group, MesosGroup};
 use crate::mesos::{Cluster, infra};
 use crate::served::{Naming, Value};
 use crate::snapshot::{ZoneNames, ZoneSnapshot};
+use crate::stored_name::StoredName;
 use crate::task::{AgentRef, AppFacts, Family, Interner, TaskEntry, ZoneTask};
+use members::Members;
 use publish::{Owners, Published};
 
 /// A task in its group's set, found by its id.
@@ -63,6 +66,8 @@ impl std::borrow::Borrow<str> for ById {
 /// The writer side: owns the records and keeps the snapshot up to date.
 pub struct ZoneIndex {
     zone: Arc<ZoneNames>,
+    /// The framework label of Marathon's tasks, shared by all their families.
+    marathon: Arc<str>,
     apex: LowerName,
     strings: Interner,
     apps: HashMap<AppId, AppFacts>,
@@ -75,13 +80,14 @@ pub struct ZoneIndex {
     /// Groups with tasks that borrow an agent's addresses, with how many tasks do.
     agent_users: HashMap<AgentRef, HashMap<Group, u32>>,
     /// Family -> the groups published under it (several raw names: a collision).
-    families: HashMap<Family, BTreeSet<Group>>,
+    families: HashMap<Family, Members>,
     /// Group -> the families it is published under now.
     placed: HashMap<Group, Box<[Family]>>,
     /// Family -> what it currently publishes.
     published: HashMap<Arc<Family>, Published>,
-    /// Name -> the families that contribute to it, with their values.
-    owners: HashMap<Arc<LowerName>, Owners>,
+    /// Names that several families publish -> each family's values (a name of one
+    /// family is not listed: its published answer set is that family's values).
+    shared: HashMap<StoredName, Owners>,
     snapshot: ZoneSnapshot,
 }
 
@@ -109,8 +115,10 @@ impl ZoneIndex {
     /// An empty index.
     pub fn new(naming: Naming) -> Self {
         let apex = LowerName::new(&naming.domain);
+        let marathon = Arc::from(naming.framework.as_str());
         let zone = Arc::new(ZoneNames::new(naming));
         ZoneIndex {
+            marathon,
             snapshot: ZoneSnapshot {
                 zone: zone.clone(),
                 ..ZoneSnapshot::default()
@@ -127,7 +135,7 @@ impl ZoneIndex {
             families: HashMap::new(),
             placed: HashMap::new(),
             published: HashMap::new(),
-            owners: HashMap::new(),
+            shared: HashMap::new(),
         }
     }
 
@@ -293,7 +301,7 @@ impl ZoneIndex {
     /// The framework label of a group's families.
     fn framework_of(&self, group: &Group) -> Option<Arc<str>> {
         match group {
-            Group::App(_) => Some(Arc::from(self.naming().framework.as_str())),
+            Group::App(_) => Some(self.marathon.clone()),
             Group::Mesos(g) => self.cluster.framework_label(&g.framework_id).map(Arc::from),
         }
     }
@@ -323,10 +331,7 @@ impl ZoneIndex {
             }
             for family in &now {
                 let members = self.families.entry(family.clone()).or_default();
-                if members.insert(group.clone())
-                    && collides(members)
-                    && newly_collides(members, &group)
-                {
+                if members.insert(&group) && collides(members) && newly_collides(members, &group) {
                     let raw = members.iter().map(|g| g.raw_name().into_owned());
                     stats
                         .new_collisions
@@ -371,12 +376,8 @@ impl ZoneIndex {
                 }
             }
         }
-        let mut fresh: HashMap<LowerName, Vec<Value>> = HashMap::new();
-        for entry in &entries {
-            for (name, value) in self.naming().family_values(entry) {
-                fresh.entry(name).or_default().push(value);
-            }
-        }
+        let values = entries.iter().flat_map(|e| self.naming().family_values(e));
+        let fresh = by_name(values);
         self.republish(family, fresh, entries);
     }
 
@@ -387,23 +388,32 @@ impl ZoneIndex {
             Some((key, _)) => key.clone(),
             None => Arc::new(family),
         };
-        let mut fresh: HashMap<LowerName, Vec<Value>> = HashMap::new();
-        for (name, value) in infra::values(&self.cluster, self.naming()) {
-            fresh.entry(name).or_default().push(value);
-        }
+        let fresh = by_name(infra::values(&self.cluster, self.naming()).into_iter());
         self.republish(family, fresh, Vec::new());
     }
 }
 
+/// The values of each name, by its stored form.
+fn by_name(values: impl Iterator<Item = (LowerName, Value)>) -> HashMap<StoredName, Vec<Value>> {
+    let mut by_name: HashMap<LowerName, Vec<Value>> = HashMap::new();
+    for (name, value) in values {
+        by_name.entry(name).or_default().push(value);
+    }
+    let stored = by_name.into_iter();
+    stored
+        .map(|(name, v)| (StoredName::new(&name), v))
+        .collect()
+}
+
 /// True when the groups of one family have more than one raw name.
-fn collides(groups: &BTreeSet<Group>) -> bool {
+fn collides(groups: &Members) -> bool {
     let mut raw = groups.iter().map(Group::raw_name);
     let first = raw.next();
     raw.any(|r| Some(&r) != first.as_ref())
 }
 
 /// True when `group`'s raw name is new among `groups` (it just joined).
-fn newly_collides(groups: &BTreeSet<Group>, group: &Group) -> bool {
+fn newly_collides(groups: &Members, group: &Group) -> bool {
     let raw = group.raw_name();
     groups
         .iter()

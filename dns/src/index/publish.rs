@@ -1,31 +1,29 @@
 //! How the index publishes a family's names into the snapshot: the owners of each stored
 //! name (a name two families share answers the union of their values), the canonical-name
 //! and reverse tables, and the count of empty non-terminals.
+//!
+//! Almost every name has one owner: the family whose [`Published`] names list it. Only
+//! the rare names that several families share are in the index's `shared` table, with
+//! each family's values apart.
 
-use std::collections::HashMap;
-use std::hash::Hash;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use hickory_proto::rr::LowerName;
 
 use super::ZoneIndex;
 use crate::served::Value;
-use crate::snapshot::{EntryTable, NameRecords, canonical_key};
+use crate::snapshot::{Entries, NameRecords, canonical_key};
+use crate::stored_name::{self, NameBytes, StoredName};
 use crate::task::{Family, TaskEntry};
 
-/// The families contributing to one name. Almost every name has exactly one (only
-/// colliding labels share names); its values are then the published answer set itself,
-/// so only shared names keep each family's values apart.
-#[derive(Debug)]
-pub(super) enum Owners {
-    One(Arc<Family>),
-    Many(Vec<(Arc<Family>, Box<[Value]>)>),
-}
+/// The families contributing to a name that several share, each with its values.
+pub(super) type Owners = Vec<(Arc<Family>, Box<[Value]>)>;
 
 /// What one family currently publishes, so that a rebuild can take it back.
 #[derive(Debug, Default)]
 pub(super) struct Published {
-    names: Box<[Arc<LowerName>]>,
+    names: Box<[StoredName]>,
     entries: Box<[Arc<TaskEntry>]>,
 }
 
@@ -35,23 +33,28 @@ impl ZoneIndex {
     pub(super) fn republish(
         &mut self,
         family: Arc<Family>,
-        fresh: HashMap<LowerName, Vec<Value>>,
+        fresh: HashMap<StoredName, Vec<Value>>,
         entries: Vec<Arc<TaskEntry>>,
     ) {
         let old = self.published.remove(&*family).unwrap_or_default();
-        for name in old.names.iter().filter(|n| !fresh.contains_key(n.as_ref())) {
+        // Names of one family often hold equal answers (`T` and `T.slave`, `_T._tcp.slave`
+        // and `_T._udp.slave`): they share one allocation.
+        let mut shared = HashSet::new();
+        for name in old.names.iter().filter(|n| !fresh.contains_key(*n)) {
             let records = self.withdraw(name, &family);
-            self.publish(name, records);
+            self.publish(name, records, &mut shared);
         }
+        let mine: HashSet<&StoredName> = old.names.iter().collect();
         let mut names = Vec::with_capacity(fresh.len());
         for (name, values) in fresh {
             // Reuse the one allocation of this name when it is already known.
-            let name = match self.owners.get_key_value(&name) {
+            let name = match self.snapshot.names.get_key_value(&name) {
                 Some((known, _)) => known.clone(),
-                None => Arc::new(name),
+                None => name,
             };
-            let records = self.contribute(&name, &family, values);
-            self.publish(&name, records);
+            let was_mine = mine.contains(&name);
+            let records = self.contribute(&name, &family, was_mine, values);
+            self.publish(&name, records, &mut shared);
             names.push(name);
         }
         for entry in old.entries.iter() {
@@ -72,9 +75,15 @@ impl ZoneIndex {
     /// Adds (or removes) a served task to the canonical-name and reverse tables.
     fn index_entry(&mut self, entry: &Arc<TaskEntry>, add: bool) {
         let key = canonical_key(&entry.canonical_relative());
-        update_entries(&mut self.snapshot.canonical, key, entry, add);
-        for ip in entry.addresses() {
-            update_entries(&mut self.snapshot.reverse, *ip, entry, add);
+        let canonical = self.snapshot.canonical.get(&key);
+        if let Some(updated) = updated_entries(canonical, entry, add) {
+            self.snapshot.canonical.set(key, updated);
+        }
+        for &ip in entry.addresses() {
+            let reverse = self.snapshot.reverse.get(&ip);
+            if let Some(updated) = updated_entries(reverse, entry, add) {
+                self.snapshot.reverse.set(ip, updated);
+            }
         }
         // A dotted (legacy) task name puts its canonical names below names of their own
         // (`web.prod-4dfjd-s3` below `prod-4dfjd-s3`), which then exist. An undotted one's
@@ -86,133 +95,144 @@ impl ZoneIndex {
             ];
             for (slave, _) in forms.iter().filter(|(_, exists)| *exists) {
                 if let Some(name) = self.naming().canonical_name(entry, *slave) {
-                    self.adjust_ancestors(&LowerName::new(&name), add);
+                    let name = NameBytes::new(&LowerName::new(&name));
+                    self.adjust_ancestors(name.as_bytes(), add);
                 }
             }
         }
     }
 
-    /// Sets `family`'s values at `name` and returns the name's new answer set.
+    /// Sets `family`'s values at `name` (which it held before when `was_mine`) and returns
+    /// the name's new answer set.
     fn contribute(
         &mut self,
-        name: &Arc<LowerName>,
+        name: &StoredName,
         family: &Arc<Family>,
+        was_mine: bool,
         values: Vec<Value>,
     ) -> NameRecords {
-        let published = self.snapshot.names.get(name).cloned();
-        match self.owners.get_mut(name.as_ref()) {
-            None => {
-                self.owners
-                    .insert(name.clone(), Owners::One(family.clone()));
-                NameRecords::from_values(values.iter())
+        if let Some(owners) = self.shared.get_mut(name) {
+            match owners.iter_mut().find(|(f, _)| f == family) {
+                Some((_, v)) => *v = values.into(),
+                None => owners.push((family.clone(), values.into())),
             }
-            Some(Owners::One(f)) if f == family => NameRecords::from_values(values.iter()),
-            Some(owners) => {
-                if let Owners::One(first) = owners {
-                    let theirs = published.map(|r| r.values()).unwrap_or_default();
-                    *owners = Owners::Many(vec![(first.clone(), theirs.into())]);
-                }
-                let Owners::Many(list) = owners else {
-                    unreachable!("converted above")
-                };
-                match list.iter_mut().find(|(f, _)| f == family) {
-                    Some((_, v)) => *v = values.into(),
-                    None => list.push((family.clone(), values.into())),
-                }
-                NameRecords::from_values(list.iter().flat_map(|(_, v)| v.iter()))
-            }
+            return NameRecords::from_values(owners.iter().flat_map(|(_, v)| v.iter()));
         }
+        let published = self.snapshot.names.get(name);
+        let other = match published {
+            Some(_) if !was_mine => self.sole_owner(name),
+            _ => None,
+        };
+        let (Some(other), Some(published)) = (other, published) else {
+            return NameRecords::from_values(values.iter());
+        };
+        // A second family arrives at a name: from now on each one's values are kept apart.
+        let owners: Owners = vec![
+            (other, published.values().into()),
+            (family.clone(), values.into()),
+        ];
+        let records = NameRecords::from_values(owners.iter().flat_map(|(_, v)| v.iter()));
+        self.shared.insert(name.clone(), owners);
+        records
+    }
+
+    /// The one family that publishes `name` (rare: only when another family arrives at it).
+    fn sole_owner(&self, name: &StoredName) -> Option<Arc<Family>> {
+        let lists = |p: &Published| p.names.iter().any(|n| n == name);
+        let owner = self.published.iter().find(|(_, p)| lists(p));
+        owner.map(|(family, _)| family.clone())
     }
 
     /// Removes `family`'s share of `name` and returns what is left to publish.
-    fn withdraw(&mut self, name: &Arc<LowerName>, family: &Family) -> NameRecords {
-        let Some(owners) = self.owners.get_mut(name.as_ref()) else {
+    fn withdraw(&mut self, name: &StoredName, family: &Family) -> NameRecords {
+        let Some(owners) = self.shared.get_mut(name) else {
+            // Its own name: nothing is left.
             return NameRecords::default();
         };
-        match owners {
-            Owners::One(f) if **f == *family => {
-                self.owners.remove(name.as_ref());
-                NameRecords::default()
-            }
-            // Another family owns it alone: its published answers stay.
-            Owners::One(_) => self
-                .snapshot
-                .names
-                .get(name)
-                .map(|r| (**r).clone())
-                .unwrap_or_default(),
-            Owners::Many(list) => {
-                list.retain(|(f, _)| **f != *family);
-                let records = NameRecords::from_values(list.iter().flat_map(|(_, v)| v.iter()));
-                if let [(f, _)] = list.as_slice() {
-                    *owners = Owners::One(f.clone());
-                }
-                records
-            }
+        owners.retain(|(f, _)| **f != *family);
+        let records = NameRecords::from_values(owners.iter().flat_map(|(_, v)| v.iter()));
+        if owners.len() <= 1 {
+            // The one left owns it alone again.
+            self.shared.remove(name);
         }
+        records
     }
 
-    /// Publishes a name's answer set (an empty one removes the name).
-    fn publish(&mut self, name: &Arc<LowerName>, records: NameRecords) {
+    /// Publishes a name's answer set (an empty one removes the name), sharing the
+    /// allocation of an equal set in `shared` (and adding its own there).
+    fn publish(
+        &mut self,
+        name: &StoredName,
+        records: NameRecords,
+        shared: &mut HashSet<Arc<NameRecords>>,
+    ) {
         if records.is_empty() {
             if self.snapshot.names.remove(name) {
-                self.adjust_ancestors(name, false);
+                self.adjust_ancestors(name.as_bytes(), false);
             }
             return;
         }
-        let unchanged = self
-            .snapshot
-            .names
-            .get(name)
-            .is_some_and(|r| **r == records);
-        if !unchanged && self.snapshot.names.insert(name.clone(), Arc::new(records)) {
-            self.adjust_ancestors(name, true);
+        if let Some(current) = self.snapshot.names.get(name)
+            && **current == records
+        {
+            shared.insert(current.clone());
+            return;
+        }
+        let records = match shared.get(&records) {
+            Some(equal) => equal.clone(),
+            None => {
+                let records = Arc::new(records);
+                shared.insert(records.clone());
+                records
+            }
+        };
+        if self.snapshot.names.insert(name.clone(), records) {
+            self.adjust_ancestors(name.as_bytes(), true);
         }
     }
 
     /// Counts `name` in the empty non-terminals between it and the apex.
-    fn adjust_ancestors(&mut self, name: &LowerName, add: bool) {
-        if !self.apex.zone_of(name) {
+    fn adjust_ancestors(&mut self, name: &[u8], add: bool) {
+        let apex = NameBytes::new(&self.apex);
+        let apex = apex.as_bytes();
+        if !stored_name::within(name, apex) {
             return;
         }
-        let mut current = name.base_name();
-        while current != self.apex && self.apex.zone_of(&current) {
-            let ents = &mut self.snapshot.empty_non_terminals;
-            let count = ents.get(&current).copied().unwrap_or(0);
+        let ents = &mut self.snapshot.empty_non_terminals;
+        let mut current = stored_name::parent(name);
+        while let Some(ancestor) = current.filter(|a| a.len() > apex.len()) {
+            let count = ents.get(ancestor).copied().unwrap_or(0);
+            let key = || match ents.get_key_value(ancestor) {
+                Some((known, _)) => known.clone(),
+                None => StoredName::from_bytes(ancestor),
+            };
             if add {
-                ents.insert(current.clone(), count + 1);
+                ents.insert(key(), count + 1);
             } else if count <= 1 {
-                ents.remove(&current);
+                ents.remove(ancestor);
             } else {
-                ents.insert(current.clone(), count - 1);
+                ents.insert(key(), count - 1);
             }
-            current = current.base_name();
+            current = stored_name::parent(ancestor);
         }
     }
 }
 
-/// Adds `entry` to (or removes its family's entries from) the list at `key`.
-fn update_entries<K: Hash + Eq + Clone>(
-    table: &mut EntryTable<K>,
-    key: K,
+/// `list` with `entry` added (or its family's entries removed); `None` when nothing
+/// changes, `Some(None)` when nothing is left.
+fn updated_entries(
+    list: Option<&Entries>,
     entry: &Arc<TaskEntry>,
     add: bool,
-) {
-    let list = table.get(&key).map(|l| &l[..]).unwrap_or_default();
-    let updated: Box<[Arc<TaskEntry>]> = if add {
-        list.iter().chain([entry]).cloned().collect()
-    } else {
-        if !list.iter().any(|e| e.family == entry.family) {
-            return;
-        }
-        list.iter()
-            .filter(|e| e.family != entry.family)
-            .cloned()
-            .collect()
-    };
-    if updated.is_empty() {
-        table.remove(&key);
-    } else {
-        table.insert(key, updated);
+) -> Option<Option<Entries>> {
+    let list = list.map(Entries::as_slice).unwrap_or_default();
+    if add {
+        let grown = list.iter().chain([entry]).cloned().collect();
+        return Some(Entries::from_vec(grown));
     }
+    if !list.iter().any(|e| e.family == entry.family) {
+        return None;
+    }
+    let kept = list.iter().filter(|e| e.family != entry.family);
+    Some(Entries::from_vec(kept.cloned().collect()))
 }

@@ -75,11 +75,8 @@ fn published_snapshots_are_not_changed_by_later_updates() {
     assert!(before.lookup(&own).is_none());
     assert_eq!(index.snapshot().lookup(&own).map(|r| r.a.len()), Some(1));
     let name = LowerName::new(&Name::from_ascii("web.marathon.mesos.").unwrap());
-    assert_eq!(before.names.get(&name).map(|r| r.a.len()), Some(1));
-    assert_eq!(
-        index.snapshot().names.get(&name).map(|r| r.a.len()),
-        Some(2)
-    );
+    assert_eq!(before.stored(&name).map(|r| r.a.len()), Some(1));
+    assert_eq!(index.snapshot().stored(&name).map(|r| r.a.len()), Some(2));
 }
 
 fn lower(text: &str) -> LowerName {
@@ -231,6 +228,58 @@ mod mesos {
             ])
             .host_ports(&[31000])
             .build()
+    }
+
+    /// A framework labelled `web.marathon` has the name `web.marathon.mesos` (the
+    /// infrastructure family), which Marathon's app `/web` has too.
+    fn scheduler(id: &str) -> MesosChange {
+        MesosChange::Framework(framework(
+            id,
+            "web.marathon",
+            None,
+            Some(("10.9.9.9", 8080)),
+        ))
+    }
+
+    #[test]
+    fn a_name_two_families_publish_answers_both_until_each_leaves() {
+        let web = "web.marathon.mesos.";
+        let gone = |id: &str| Change::TaskRemoved {
+            app_id: AppId::parse("/web").unwrap(),
+            task_id: id.into(),
+        };
+        // Either family may come first.
+        for framework_first in [true, false] {
+            let mut index = ZoneIndex::new(naming());
+            let first = Change::Task(task("/web", "web.1", "10.0.0.5"));
+            if framework_first {
+                index.apply_mesos(1, vec![scheduler("fw-web")]);
+                assert_eq!(a_records(&index, web), ["10.9.9.9"]);
+                index.apply(2, vec![first]);
+            } else {
+                index.apply(1, vec![first]);
+                assert_eq!(a_records(&index, web), ["10.0.0.5"]);
+                index.apply_mesos(2, vec![scheduler("fw-web")]);
+            }
+            assert_eq!(a_records(&index, web), ["10.0.0.5", "10.9.9.9"]);
+            // A rebuild of one family keeps the other's share.
+            index.apply(3, vec![Change::Task(task("/web", "web.2", "10.0.0.6"))]);
+            assert_eq!(a_records(&index, web), ["10.0.0.5", "10.0.0.6", "10.9.9.9"]);
+            index.apply_mesos(4, vec![scheduler("fw-web")]);
+            assert_eq!(a_records(&index, web), ["10.0.0.5", "10.0.0.6", "10.9.9.9"]);
+            index.apply(5, vec![gone("web.1"), gone("web.2")]);
+            assert_eq!(a_records(&index, web), ["10.9.9.9"]);
+            // The one left owns the name alone again: its own change replaces its answer.
+            index.apply(6, vec![Change::Task(task("/web", "web.3", "10.0.0.7"))]);
+            assert_eq!(a_records(&index, web), ["10.0.0.7", "10.9.9.9"]);
+            let removed = MesosChange::FrameworkRemoved {
+                framework_id: "fw-web".into(),
+            };
+            index.apply_mesos(7, vec![removed]);
+            assert_eq!(a_records(&index, web), ["10.0.0.7"]);
+            index.apply(8, vec![gone("web.3")]);
+            assert!(!index.snapshot().exists(&lower(web)));
+        }
     }
 
     #[test]
