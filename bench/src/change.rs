@@ -14,6 +14,13 @@ use crate::fixture;
 
 /// How often the DNS answer is polled.
 pub const POLL: Duration = Duration::from_micros(500);
+/// Waits [`POLL`], precisely: tokio's timer rounds every sleep up to its next
+/// millisecond tick, which would add up to a millisecond to each measured change, so the
+/// pause is a thread sleep on the blocking pool.
+pub async fn pause() {
+    let _ = tokio::task::spawn_blocking(|| std::thread::sleep(POLL)).await;
+}
+
 /// How long one change may take to show before it counts as failed.
 pub const LIMIT: Duration = Duration::from_secs(3);
 
@@ -62,7 +69,7 @@ pub async fn wait_for_ip(
         {
             return Ok(Instant::now());
         }
-        tokio::time::sleep(POLL).await;
+        pause().await;
     }
     bail!("{name} did not show {ip} within {limit:?}")
 }

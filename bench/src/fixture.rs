@@ -232,7 +232,7 @@ impl Watcher {
             if let Some(t) = self.runs()?.get(seen) {
                 return Ok(*t);
             }
-            tokio::time::sleep(crate::change::POLL).await;
+            crate::change::pause().await;
         }
         anyhow::bail!("no handler run within {limit:?}")
     }

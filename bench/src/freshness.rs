@@ -27,8 +27,9 @@ const TASKS_PER_APP: usize = 5;
 /// The watcher's debounce (`--wait MIN:MAX`) and its minimum in ms.
 const WAIT: &str = "10ms:50ms";
 const WAIT_MIN_MS: f64 = 10.0;
-/// Targets: registry write -> changed answer p99, and handler start.
-const DNS_P99_TARGET_MS: f64 = 10.0;
+/// Targets (issue #18): registry write -> changed answer p99 and max, and handler start.
+const DNS_P99_TARGET_MS: f64 = 5.0;
+const DNS_MAX_TARGET_MS: f64 = 10.0;
 const HANDLER_TARGET_MS: f64 = 50.0 + WAIT_MIN_MS;
 
 /// Runs the benchmark and adds its rows.
@@ -56,20 +57,32 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
 fn rows(report: &mut Report, from: &str, dns: &Summary, handler: &Summary) {
     let note = |s: &Summary| format!("p50 {:.2} ms, max {:.2} ms, n={}", s.p50, s.max, s.count);
     let metric = format!("{from} -> changed DNS answer p99");
-    // The 10 ms target is for the registry path; the event path adds SSE and the subscriber.
-    let row = if from.starts_with("registry") {
-        Row::target(
+    // The targets are for the registry path; the event path adds SSE and the subscriber.
+    if from.starts_with("registry") {
+        report.rows.push(
+            Row::target(
+                "freshness",
+                &metric,
+                dns.p99,
+                "ms",
+                "<= 5 ms",
+                dns.p99 <= DNS_P99_TARGET_MS,
+            )
+            .note(note(dns)),
+        );
+        report.rows.push(Row::target(
             "freshness",
-            &metric,
-            dns.p99,
+            &format!("{from} -> changed DNS answer max"),
+            dns.max,
             "ms",
             "<= 10 ms",
-            dns.p99 <= DNS_P99_TARGET_MS,
-        )
+            dns.max <= DNS_MAX_TARGET_MS,
+        ));
     } else {
-        Row::info("freshness", &metric, dns.p99, "ms")
-    };
-    report.rows.push(row.note(note(dns)));
+        report
+            .rows
+            .push(Row::info("freshness", &metric, dns.p99, "ms").note(note(dns)));
+    }
     report.rows.push(
         Row::target(
             "freshness",
@@ -297,7 +310,7 @@ async fn subscriber_events(changes: usize, report: &mut Report) -> Result<()> {
             if Instant::now() > deadline {
                 bail!("the DNS answer did not change after an event");
             }
-            tokio::time::sleep(change::POLL).await;
+            change::pause().await;
         }
         let run = watcher.next_run(seen, change::LIMIT).await?;
         handler.push(run.saturating_sub(wall) as f64 / 1e6);

@@ -16,8 +16,6 @@ use crate::report::{Report, Row};
 use crate::stats::Summary;
 
 const EVENT_P99_TARGET_MS: f64 = 10.0;
-/// How often an answer is polled.
-const POLL: Duration = Duration::from_micros(500);
 
 /// What the DNS half measures against.
 pub struct Setup<'a> {
@@ -52,7 +50,7 @@ async fn until(
         {
             return Ok(Instant::now());
         }
-        tokio::time::sleep(POLL).await;
+        crate::change::pause().await;
     }
     bail!("{name} {kind} did not change within {limit:?}")
 }
