@@ -13,7 +13,10 @@
 //! A `gone` value is a tombstone: it keeps a removed record's place (with a lease, so it
 //! expires) so that a late event about the removed task cannot bring it back.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::io;
+
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 use crate::schema::{AppRecord, MARATHON_SCHEMA_VERSION, SCHEMA_VERSION, TaskRecord};
@@ -42,7 +45,7 @@ pub enum Entry {
 
 #[derive(Serialize)]
 struct Out<'a> {
-    guard: String,
+    guard: GuardOf<'a>,
     schema: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     task: Option<&'a TaskRecord>,
@@ -50,6 +53,24 @@ struct Out<'a> {
     app: Option<&'a AppRecord>,
     #[serde(skip_serializing_if = "Option::is_none")]
     gone: Option<GoneBody<'a>>,
+}
+
+/// A value's `guard` member, written as [`guard`] spells it without building the string.
+struct GuardOf<'a> {
+    at: &'a Stamp,
+    precedence: u8,
+}
+
+impl Serialize for GuardOf<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl fmt::Display for GuardOf<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}|{}", self.at, self.precedence)
+    }
 }
 
 #[derive(Serialize)]
@@ -92,32 +113,86 @@ fn encode(out: Out<'_>) -> Vec<u8> {
     serde_json::to_vec(&out).unwrap_or_default()
 }
 
-/// Encodes a live task record.
-pub(crate) fn encode_task(task: &TaskRecord) -> Vec<u8> {
-    encode(Out {
-        guard: guard(&task.updated_at, task.state.precedence()),
+/// True when `value` is exactly what [`encode`] makes of `out`: compared as it is
+/// serialised, without building the encoding, up to the first byte that differs.
+fn encodes_to(out: Out<'_>, value: &[u8]) -> bool {
+    let mut same = SameBytes(value);
+    serde_json::to_writer(&mut same, &out).is_ok() && same.0.is_empty()
+}
+
+/// A writer that checks what is written against the bytes still expected, and fails at the
+/// first that differs.
+struct SameBytes<'a>(&'a [u8]);
+
+impl io::Write for SameBytes<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.0.strip_prefix(buf) {
+            Some(rest) => {
+                self.0 = rest;
+                Ok(buf.len())
+            }
+            None => Err(io::ErrorKind::InvalidData.into()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn task_out(task: &TaskRecord) -> Out<'_> {
+    Out {
+        guard: GuardOf {
+            at: &task.updated_at,
+            precedence: task.state.precedence(),
+        },
         schema: MARATHON_SCHEMA_VERSION,
         task: Some(task),
         app: None,
         gone: None,
-    })
+    }
 }
 
-/// Encodes a live app record.
-pub(crate) fn encode_app(app: &AppRecord) -> Vec<u8> {
-    encode(Out {
-        guard: guard(&app.updated_at, APP_PRECEDENCE),
+fn app_out(app: &AppRecord) -> Out<'_> {
+    Out {
+        guard: GuardOf {
+            at: &app.updated_at,
+            precedence: APP_PRECEDENCE,
+        },
         schema: MARATHON_SCHEMA_VERSION,
         task: None,
         app: Some(app),
         gone: None,
-    })
+    }
+}
+
+/// Encodes a live task record.
+pub(crate) fn encode_task(task: &TaskRecord) -> Vec<u8> {
+    encode(task_out(task))
+}
+
+/// True when `value` is exactly [`encode_task`] of `task`, found without encoding it.
+pub(crate) fn holds_task(value: &[u8], task: &TaskRecord) -> bool {
+    encodes_to(task_out(task), value)
+}
+
+/// Encodes a live app record.
+pub(crate) fn encode_app(app: &AppRecord) -> Vec<u8> {
+    encode(app_out(app))
+}
+
+/// True when `value` is exactly [`encode_app`] of `app`, found without encoding it.
+pub(crate) fn holds_app(value: &[u8], app: &AppRecord) -> bool {
+    encodes_to(app_out(app), value)
 }
 
 /// Encodes a tombstone.
 pub(crate) fn encode_gone(reason: &str, at: &Stamp) -> Vec<u8> {
     encode(Out {
-        guard: guard(at, GONE_PRECEDENCE),
+        guard: GuardOf {
+            at,
+            precedence: GONE_PRECEDENCE,
+        },
         schema: MARATHON_SCHEMA_VERSION,
         task: None,
         app: None,
@@ -249,6 +324,21 @@ mod tests {
         #[test]
         fn tombstones_round_trip(reason in ".{0,30}", at in stamp()) {
             prop_assert_eq!(decode("k", &encode_gone(&reason, &at)).unwrap(), Entry::Gone { reason, at });
+        }
+
+        /// A value holds a record exactly when it is that record's encoding: not a
+        /// prefix of it, not more, not another record's.
+        #[test]
+        fn a_value_holds_exactly_its_record(a in task(), b in task(), x in app()) {
+            let value = encode_task(&a);
+            prop_assert!(holds_task(&value, &a));
+            prop_assert_eq!(holds_task(&value, &b), value == encode_task(&b));
+            prop_assert!(!holds_task(&value[..value.len() - 1], &a));
+            prop_assert!(!holds_task(&[&value[..], b" "].concat(), &a));
+            prop_assert!(!holds_app(&value, &x));
+            prop_assert!(holds_app(&encode_app(&x), &x));
+            let member = format!(r#"{{"guard":"{}","#, guard(&a.updated_at, a.state.precedence()));
+            prop_assert!(value.starts_with(member.as_bytes()));
         }
 
         /// The property the write guard stands on: byte order of values is Marathon-time order.

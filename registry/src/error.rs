@@ -102,6 +102,16 @@ impl Error {
         }
     }
 
+    /// True when etcd refused a read at a revision it has compacted away (a listing at a
+    /// fixed revision, [`crate::Registry::list_stored_at`]): read again at a fresh one.
+    pub fn is_compacted(&self) -> bool {
+        matches!(
+            self,
+            Error::Etcd(etcd_client::Error::GRpcStatus(status))
+                if status.code() == Code::OutOfRange && status.message().contains("compacted")
+        )
+    }
+
     /// The error in one short line: etcd's own message for an error etcd answered
     /// (`etcdserver: request is too large`), else the whole error.
     pub fn summary(&self) -> String {
@@ -140,6 +150,18 @@ mod tests {
                 "grpc: received message larger than max (4194400 vs. 2097152)"
             )
             .is_retryable()
+        );
+        let compacted = status(
+            Code::OutOfRange,
+            "etcdserver: mvcc: required revision has been compacted",
+        );
+        assert!(compacted.is_compacted() && !compacted.is_retryable());
+        assert!(
+            !status(
+                Code::OutOfRange,
+                "etcdserver: mvcc: required revision is a future revision"
+            )
+            .is_compacted()
         );
         let bad_id = Error::InvalidTaskId {
             id: "a/b".into(),

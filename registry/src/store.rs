@@ -394,16 +394,42 @@ impl Registry {
         }
     }
 
+    /// etcd's current revision: a linearizable read of one key (no record's), so every
+    /// write etcd acknowledged before this call is at or below it. Fix it first to read a
+    /// scope as of now with [`Registry::list_stored_at`] while something else happens.
+    pub async fn revision(&self) -> Result<i64> {
+        // The scope prefix itself is never a record's key: an empty answer, cheap at any size.
+        let key = self.layout.scope_prefix(&Scope::All);
+        let response = self
+            .endpoints
+            .call(|mut c| {
+                let key = key.clone();
+                async move { c.get(key, Some(GetOptions::new().with_keys_only())).await }
+            })
+            .await?;
+        Ok(response.header().map(|h| h.revision()).unwrap_or(0))
+    }
+
     /// Reads every key under `prefix` at one revision, in pages of `LIST_PAGE`, handing each
     /// key, value and mod revision to `visit`; returns that revision. The one paged read
     /// behind every listing (Marathon's and Mesos' records alike).
     pub(crate) async fn scan(
         &self,
         prefix: &str,
+        visit: impl FnMut(&str, &[u8], i64),
+    ) -> Result<i64> {
+        self.scan_at(prefix, 0, visit).await
+    }
+
+    /// [`Registry::scan`] at `revision` (0: the current one). A revision etcd has compacted
+    /// away is an error ([`crate::Error::is_compacted`]).
+    async fn scan_at(
+        &self,
+        prefix: &str,
+        mut revision: i64,
         mut visit: impl FnMut(&str, &[u8], i64),
     ) -> Result<i64> {
         let end = prefix_end(prefix.as_bytes());
-        let mut revision = 0;
         let mut from = prefix.as_bytes().to_vec();
         loop {
             let mut options = GetOptions::new()
@@ -455,10 +481,19 @@ impl Registry {
     /// Every record and tombstone of a scope at one revision, undecoded and compact (see
     /// [`StoredRecords`]): for a writer that compares them with what they should be.
     pub async fn list_stored(&self, scope: &Scope) -> Result<StoredRecords> {
+        self.list_stored_at(scope, 0).await
+    }
+
+    /// [`Registry::list_stored`] as etcd held the scope at `revision` (from
+    /// [`Registry::revision`]; 0: the current one): nothing written after it is seen, however
+    /// long the read takes. Fails with an error that [`crate::Error::is_compacted`] names
+    /// when etcd has compacted that revision away: fix a fresh one and read again.
+    pub async fn list_stored_at(&self, scope: &Scope, revision: i64) -> Result<StoredRecords> {
         let mut stored = StoredRecords::new(self.layout.clone());
         let revision = self
-            .scan(
+            .scan_at(
                 &self.layout.scope_prefix(scope),
+                revision,
                 |key, value, mod_revision| stored.push(key, value, mod_revision),
             )
             .await?;

@@ -180,12 +180,12 @@ impl StoredValue<'_> {
 
     /// True when the value is exactly what writing `task` stores.
     pub fn holds_task(&self, task: &TaskRecord) -> bool {
-        self.value == codec::encode_task(task).as_slice()
+        codec::holds_task(self.value, task)
     }
 
     /// True when the value is exactly what writing `app` stores.
     pub fn holds_app(&self, app: &AppRecord) -> bool {
-        self.value == codec::encode_app(app).as_slice()
+        codec::holds_app(self.value, app)
     }
 
     /// The stamp of the value's write guard (a record's `updated_at`, a tombstone's `at`),

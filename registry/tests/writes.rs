@@ -311,3 +311,78 @@ async fn tombstones_expire_with_their_lease() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_listing_at_a_fixed_revision_sees_nothing_written_after_it() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let reg = etcd.registry().await.unwrap();
+    let first = task("/web", "web.1", TaskState::Running, 10);
+    reg.apply(vec![WriteOp::newer(Write::PutTask(first.clone()))])
+        .await
+        .unwrap();
+    let revision = reg.revision().await.unwrap();
+    // After the revision was fixed: one task changes, another appears.
+    let mut changed = first.clone();
+    changed.host = "10.0.0.2".into();
+    changed.updated_at = stamp(20);
+    let later = task("/web", "web.2", TaskState::Running, 20);
+    reg.apply(vec![
+        WriteOp::newer(Write::PutTask(changed.clone())),
+        WriteOp::newer(Write::PutTask(later.clone())),
+    ])
+    .await
+    .unwrap();
+
+    let at = reg.list_stored_at(&Scope::All, revision).await.unwrap();
+    assert_eq!((at.revision(), at.len()), (revision, 1));
+    let held = at.get(at.find_task(&first.app_id, "web.1").unwrap());
+    assert!(held.holds_task(&first) && !held.holds_task(&changed));
+    assert!(held.mod_revision <= revision);
+    assert!(at.find_task(&later.app_id, "web.2").is_none());
+
+    let now = reg.list_stored(&Scope::All).await.unwrap();
+    assert_eq!(now.revision(), reg.revision().await.unwrap());
+    assert_eq!(now.len(), 2);
+    let held = now.get(now.find_task(&first.app_id, "web.1").unwrap());
+    assert!(held.holds_task(&changed));
+}
+
+#[tokio::test]
+async fn a_listing_at_a_compacted_revision_says_so() {
+    let etcd = EtcdServer::start().await.unwrap();
+    let reg = etcd.registry().await.unwrap();
+    reg.apply(vec![WriteOp::newer(Write::PutTask(task(
+        "/web",
+        "web.1",
+        TaskState::Running,
+        10,
+    )))])
+    .await
+    .unwrap();
+    let revision = reg.revision().await.unwrap();
+    reg.apply(vec![WriteOp::newer(Write::PutTask(task(
+        "/web",
+        "web.2",
+        TaskState::Running,
+        10,
+    )))])
+    .await
+    .unwrap();
+    let now = reg.revision().await.unwrap();
+    reg.client().compact(now, None).await.unwrap();
+
+    let error = match reg.list_stored_at(&Scope::All, revision).await {
+        Ok(_) => panic!("read at revision {revision}, compacted up to {now}"),
+        Err(e) => e,
+    };
+    assert!(error.is_compacted(), "{error}");
+    assert!(
+        !error.is_retryable(),
+        "the same request can only fail again"
+    );
+    let fresh = reg.revision().await.unwrap();
+    assert_eq!(
+        reg.list_stored_at(&Scope::All, fresh).await.unwrap().len(),
+        2
+    );
+}

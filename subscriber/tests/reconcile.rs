@@ -3,9 +3,22 @@
 
 use crate::common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
 use common::*;
-use marathon_sim::{AppSpec, MarathonVersion, Networking, PortSpec};
-use registry::Scope;
+use herald_subscriber::agents::AgentResolver;
+use herald_subscriber::catalog::Catalog;
+use herald_subscriber::marathon::{MarathonClient, MarathonConfig};
+use herald_subscriber::reconcile::Reconciler;
+use herald_subscriber::writes::{DEFAULT_MAX_RECORD_SIZE, Writer};
+use marathon_sim::{AppSpec, MarathonVersion, Networking, PortSpec, Simulator};
+use registry::{Health, Outcome, Registry, Scope, Stamp, Write, WriteOp};
+use tokio::sync::Mutex;
 
 async fn setup(version: MarathonVersion) -> Setup {
     let (etcd, registry) = etcd().await;
@@ -181,4 +194,120 @@ async fn read_views_show_what_etcd_holds() {
         "{metrics}"
     );
     sub.stop().await;
+}
+
+/// A Marathon in front of the simulator that, when asked for the apps listing, first applies
+/// the writes queued in `during_listing` (as the event handler would while a reconcile
+/// waits for the listing), then answers with the simulator's listing.
+struct RacingMarathon {
+    url: String,
+    during_listing: Arc<Mutex<Vec<WriteOp>>>,
+    listings: Arc<AtomicUsize>,
+}
+
+#[derive(Clone)]
+struct Racing {
+    sim: String,
+    registry: Registry,
+    during_listing: Arc<Mutex<Vec<WriteOp>>>,
+    listings: Arc<AtomicUsize>,
+}
+
+impl RacingMarathon {
+    async fn start(sim: &Simulator, registry: &Registry) -> Self {
+        let racing = Racing {
+            sim: sim.url(),
+            registry: registry.clone(),
+            during_listing: Arc::default(),
+            listings: Arc::default(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let marathon = RacingMarathon {
+            url,
+            during_listing: racing.during_listing.clone(),
+            listings: racing.listings.clone(),
+        };
+        let router = axum::Router::new().fallback(forward).with_state(racing);
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        marathon
+    }
+
+    /// A reconciler of `registry` against this Marathon.
+    fn reconciler(&self, registry: &Registry) -> Reconciler {
+        let client = MarathonClient::new(&MarathonConfig {
+            url: self.url.clone(),
+            timeout: Duration::from_secs(10),
+            ..Default::default()
+        })
+        .unwrap();
+        Reconciler::new(
+            Writer::new(registry.clone(), DEFAULT_MAX_RECORD_SIZE, 4),
+            client.clone(),
+            Catalog::new(client),
+            AgentResolver::new(Duration::from_secs(60)),
+            0.5,
+        )
+    }
+}
+
+async fn forward(State(racing): State<Racing>, uri: Uri) -> (StatusCode, Bytes) {
+    if uri.path() == "/v2/apps" {
+        racing.listings.fetch_add(1, Ordering::SeqCst);
+        let writes = std::mem::take(&mut *racing.during_listing.lock().await);
+        if !writes.is_empty() {
+            let outcomes = racing.registry.apply(writes).await.unwrap();
+            assert!(
+                outcomes.iter().all(|o| *o == Outcome::Written),
+                "{outcomes:?}"
+            );
+        }
+    }
+    let answer = http()
+        .get(format!("{}{uri}", racing.sim))
+        .send()
+        .await
+        .unwrap();
+    let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
+    (status, answer.bytes().await.unwrap())
+}
+
+#[tokio::test]
+async fn records_written_while_marathon_answers_are_neither_removed_nor_undone() {
+    let (_etcd, registry) = etcd().await;
+    let sim = sim(MarathonVersion::V1_10).await;
+    sim.deploy(app("/a", 2)).await.unwrap();
+    let marathon = RacingMarathon::start(&sim, &registry).await;
+    let reconciler = marathon.reconciler(&registry);
+    let filled = reconciler.run(false).await.unwrap();
+    assert_eq!(filled.written, 3, "{filled:?}");
+    let before = stored_tasks(&registry).await;
+    let listed = before.values().next().unwrap().clone();
+
+    // Events written after the plan fixed etcd's revision, before Marathon's answer: one
+    // changes a listed task, the other adds a task the listing lacks.
+    let mut changed = listed.clone();
+    changed.health = match listed.health {
+        Health::Healthy => Health::Unhealthy,
+        _ => Health::Healthy,
+    };
+    changed.updated_at =
+        Stamp::from_datetime(listed.updated_at.to_datetime() + chrono::TimeDelta::seconds(1));
+    let mut late = changed.clone();
+    late.task_id = format!("{}9", listed.task_id);
+    late.instance_id = None;
+    *marathon.during_listing.lock().await = vec![
+        WriteOp::newer(Write::PutTask(changed.clone())),
+        WriteOp::newer(Write::PutTask(late.clone())),
+    ];
+
+    let report = reconciler.run(false).await.unwrap();
+    assert_eq!(marathon.listings.load(Ordering::SeqCst), 2);
+    assert!(marathon.during_listing.lock().await.is_empty());
+    // etcd as of before the listing was in sync with it: nothing to plan, nothing undone.
+    assert_eq!(report.planned.total(), 0, "{report:?}");
+    let after = stored_tasks(&registry).await;
+    assert_eq!(after.get(&changed.task_id), Some(&changed));
+    assert_eq!(after.get(&late.task_id), Some(&late));
+    assert_eq!(after.len(), before.len() + 1);
 }

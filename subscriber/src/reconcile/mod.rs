@@ -1,7 +1,8 @@
 //! Reconciliation: make etcd equal Marathon's `GET /v2/apps?embed=apps.tasks`.
 //!
-//! A run reads etcd, then Marathon (`wanted`: the listing turned into records), makes a
-//! [`ReconcilePlan`] of the difference (pure: [`plan`]) and applies it: each write guarded
+//! A run fixes etcd's revision, then asks Marathon (`wanted`: the listing turned into
+//! records) while reading etcd as of that revision, makes a [`ReconcilePlan`] of the
+//! difference (pure: [`plan`]) and applies it: each write guarded
 //! by the `mod_revision` the plan was made from ([`registry::Guard::Revision`]), so an
 //! event written meanwhile is never clobbered (the write conflicts and the next run looks
 //! again). Records are compared semantically ([`crate::records::same_task`], ignoring
@@ -9,8 +10,11 @@
 //! runs happen.
 //!
 //! Safety rules:
-//! - etcd is read *before* Marathon, so anything etcd holds is older than Marathon's
-//!   answer (or conflicts);
+//! - etcd is read as of a revision fixed *before* Marathon is asked (an MVCC snapshot read,
+//!   done while the listing arrives), so anything the plan sees in etcd is older than
+//!   Marathon's answer, and anything written since conflicts with the plan's guards; a
+//!   revision etcd compacts away meanwhile starts the plan again, at a fresh revision and
+//!   with a fresh listing;
 //! - if Marathon fails, errors or answers without an `apps` list (or without embedded
 //!   tasks), nothing is planned, so nothing is deleted;
 //! - a plan that deletes more than `max_delete_share` of the stored records needs `force`:
@@ -25,6 +29,7 @@ pub mod plan;
 mod schedule;
 mod wanted;
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -42,7 +47,10 @@ use crate::marathon::{MarathonClient, MarathonError};
 use crate::queue::IngestQueue;
 use crate::telemetry;
 use crate::writes::{WriteError, WriteResult, Writer};
-use plan::{Horizon, PlanWrites, Planner, Rules};
+use plan::{Horizon, PlanWrites, Rules};
+
+/// Plans started in all when etcd keeps compacting away the revision a plan reads at.
+const COMPACTED_ATTEMPTS: usize = 3;
 
 /// Why a reconcile did not run or not finish.
 #[derive(Debug, thiserror::Error)]
@@ -162,20 +170,7 @@ impl Reconciler {
         {
             tracing::debug!("the event queue is still behind; planning anyway");
         }
-        // etcd first: then whatever it holds is no newer than Marathon's answer.
-        // Held as etcd returned it, decoded only where it differs (see `Planner`).
-        let stored = self.registry.list_stored(&Scope::All).await?;
-        let rules = Rules {
-            horizon: Horizon::new(Utc::now(), self.max_clock_skew),
-            now: Stamp::now(),
-            max_delete_share: self.max_delete_share,
-        };
-        // The listing's records are compared as they come, never all held.
-        let mut planner = Planner::new(&stored, &rules);
-        let listed_apps =
-            wanted::feed(&self.client, &self.catalog, &self.agents, &mut planner).await?;
-        let plan = planner.finish(listed_apps);
-        drop(stored);
+        let plan = again_if_compacted(|| self.plan_once()).await?;
         if plan.restored > 0 {
             tracing::info!(
                 restored = plan.restored,
@@ -190,6 +185,22 @@ impl Reconciler {
             );
         }
         Ok(plan)
+    }
+
+    /// One plan: etcd's revision fixed first, so that whatever the plan reads from etcd
+    /// is no newer than Marathon's answer; then Marathon is asked while etcd is read as of
+    /// that revision. etcd's side is held as etcd returned it, decoded only where it
+    /// differs; the listing's records are compared as they come, never all held (see
+    /// `Planner`).
+    async fn plan_once(&self) -> Result<ReconcilePlan, ReconcileError> {
+        let revision = self.registry.revision().await?;
+        let rules = Rules {
+            horizon: Horizon::new(Utc::now(), self.max_clock_skew),
+            now: Stamp::now(),
+            max_delete_share: self.max_delete_share,
+        };
+        let stored = self.registry.list_stored_at(&Scope::All, revision);
+        wanted::plan(&self.client, &self.catalog, &self.agents, stored, &rules).await
     }
 
     /// Plans and applies. Without `force`, a plan over the delete share is refused whole
@@ -269,6 +280,25 @@ impl Reconciler {
     }
 }
 
+/// Runs `attempt` again while it fails because etcd compacted away the revision it read
+/// at, [`COMPACTED_ATTEMPTS`] times in all; any other outcome is returned as it is.
+async fn again_if_compacted<T, F, Fut>(mut attempt: F) -> Result<T, ReconcileError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ReconcileError>>,
+{
+    let mut attempts = 1;
+    loop {
+        match attempt().await {
+            Err(ReconcileError::Etcd(e)) if e.is_compacted() && attempts < COMPACTED_ATTEMPTS => {
+                tracing::info!(error = %e, "etcd compacted the revision a plan read at; planning again at a fresh one");
+                attempts += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
 /// What became of a plan's writes.
 #[derive(Default)]
 struct Tally {
@@ -297,5 +327,81 @@ impl Tally {
             }
         }
         tally
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use registry::harness::{self, EtcdServer};
+    use registry::{Write, WriteOp};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_read_at_a_compacted_revision_is_made_again_at_a_fresh_one() {
+        let etcd = EtcdServer::start().await.expect("etcd starts");
+        let registry = etcd.registry().await.expect("registry");
+        let compacted = registry.revision().await.expect("revision");
+        let task = harness::records::task("/web", "web.1", "10.0.0.1").build();
+        registry
+            .apply(vec![WriteOp::newer(Write::PutTask(task.clone()))])
+            .await
+            .expect("written");
+        let now = registry.revision().await.expect("revision");
+        registry
+            .client()
+            .compact(now, None)
+            .await
+            .expect("compacted");
+
+        // The first attempt reads at the compacted revision, the next ones at a fresh one.
+        let attempts = AtomicUsize::new(0);
+        let stored = again_if_compacted(|| {
+            let (attempts, registry) = (&attempts, &registry);
+            async move {
+                let revision = match attempts.fetch_add(1, Ordering::SeqCst) {
+                    0 => compacted,
+                    _ => registry.revision().await?,
+                };
+                Ok(registry.list_stored_at(&Scope::All, revision).await?)
+            }
+        })
+        .await
+        .expect("read again");
+        assert_eq!(attempts.load(Ordering::SeqCst), 2);
+        assert!(stored.revision() >= now);
+        assert!(stored.find_task(&task.app_id, "web.1").is_some());
+
+        // A revision compacted every time: given up after the last attempt, with etcd's error.
+        let attempts = AtomicUsize::new(0);
+        let outcome = again_if_compacted(|| {
+            let (attempts, registry) = (&attempts, &registry);
+            async move {
+                attempts.fetch_add(1, Ordering::SeqCst);
+                Ok(registry.list_stored_at(&Scope::All, compacted).await?)
+            }
+        })
+        .await;
+        assert!(matches!(outcome, Err(ReconcileError::Etcd(e)) if e.is_compacted()));
+        assert_eq!(attempts.load(Ordering::SeqCst), COMPACTED_ATTEMPTS);
+
+        // Any other failure is not retried.
+        let attempts = AtomicUsize::new(0);
+        let outcome: Result<(), _> = again_if_compacted(|| {
+            attempts.fetch_add(1, Ordering::SeqCst);
+            async {
+                Err(ReconcileError::Etcd(registry::Error::Timeout(
+                    Duration::from_secs(1),
+                )))
+            }
+        })
+        .await;
+        assert!(matches!(
+            outcome,
+            Err(ReconcileError::Etcd(registry::Error::Timeout(_)))
+        ));
+        assert_eq!(attempts.load(Ordering::SeqCst), 1);
     }
 }

@@ -107,7 +107,7 @@ pub fn plan(
         tasks,
     } = wanted;
     let stored = StoredRecords::from_records(KeyLayout::default(), stored, tombstones);
-    let mut planner = Planner::new(&stored, rules);
+    let mut planner = Planner::new(stored, rules);
     tasks.into_values().for_each(|t| planner.want_task(t));
     apps.into_values().for_each(|a| planner.want_app(a));
     kept_apps.into_iter().for_each(|a| planner.keep_app(a));
@@ -126,7 +126,7 @@ pub fn plan(
 /// other value is decoded and compared field by field ([`records::same_task`]), so a value
 /// written by another build (other member order, say) is still found the same.
 pub struct Planner<'a> {
-    stored: &'a StoredRecords,
+    stored: StoredRecords,
     /// Per stored key: the listing asked for it.
     asked: Vec<bool>,
     /// Live stored records the listing asked for.
@@ -138,11 +138,12 @@ pub struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    /// A planner against what etcd holds (records and tombstones, at one revision).
-    pub fn new(stored: &'a StoredRecords, rules: &'a Rules) -> Self {
+    /// A planner against what etcd holds (records and tombstones, at one revision); it is
+    /// dropped with the planner.
+    pub fn new(stored: StoredRecords, rules: &'a Rules) -> Self {
         Planner {
-            stored,
             asked: vec![false; stored.len()],
+            stored,
             live_asked: 0,
             kept_apps: HashSet::new(),
             rules,
@@ -197,7 +198,7 @@ impl<'a> Planner<'a> {
     /// asked for before (and `want` is ignored).
     fn want<R: Record>(&mut self, mut want: R) -> bool {
         let [create, update, _] = R::KINDS;
-        let Some(at) = want.find(self.stored) else {
+        let Some(at) = want.find(&self.stored) else {
             self.out.create(create, want, Guard::Revision(0));
             return true;
         };

@@ -7,49 +7,79 @@
 //! thread), and its records are built and handed to the [`Planner`] as it comes
 //! ([`Builder::add`]), so neither the body, nor Marathon's JSON shapes, nor the listing's
 //! records are ever held whole.
+//!
+//! etcd's side is read meanwhile ([`plan`]): what the listing brings before that read is
+//! done is held reduced, then compared, since a record is compared with etcd's as it is
+//! built.
 
+use std::future::Future;
 use std::sync::Arc;
 
-use registry::{AppId, Stamp};
+use registry::{AppId, Stamp, StoredRecords};
 use tokio::sync::mpsc;
 
-use super::plan::Planner;
+use super::ReconcileError;
+use super::changes::ReconcilePlan;
+use super::plan::{Planner, Rules};
 use crate::agents::AgentResolver;
 use crate::catalog::{Catalog, Lookup};
-use crate::marathon::{MarathonClient, MarathonError, model};
+use crate::marathon::{MarathonClient, model};
 use crate::records::{self, AppDefinition, DefinitionError, TaskFacts};
 
 /// Listed apps buffered between the parser and the record builder.
 const IN_FLIGHT: usize = 64;
 
-/// Feeds what Marathon's listing says etcd should hold to `planner`; returns how many apps
-/// were listed. On an error, what was fed must not be planned.
-pub(super) async fn feed(
+/// Plans what makes etcd hold what Marathon's listing says: the listing is read while
+/// `stored` reads etcd's side, each listed record compared with it once it is there.
+/// Whoever fails first fails the plan, and the other side is given up: nothing is planned
+/// from half a listing or half of etcd.
+pub(super) async fn plan(
     client: &MarathonClient,
     catalog: &Catalog,
     agents: &AgentResolver,
-    planner: &mut Planner<'_>,
-) -> Result<usize, MarathonError> {
+    stored: impl Future<Output = Result<StoredRecords, registry::Error>>,
+    rules: &Rules,
+) -> Result<ReconcilePlan, ReconcileError> {
     let (tx, mut rx) = mpsc::channel::<Listed>(IN_FLIGHT);
-    let read = client.for_each_app_with_tasks((), move |_, app| {
-        if let Some(listed) = listed(app) {
-            // The builder only goes away when the reconcile is dropped.
-            let _ = tx.blocking_send(listed);
-        }
-    });
+    let read = async {
+        let (listed_apps, ()) = client
+            .for_each_app_with_tasks((), move |_, app| {
+                if let Some(listed) = listed(app) {
+                    // The builder only goes away when the reconcile is dropped.
+                    let _ = tx.blocking_send(listed);
+                }
+            })
+            .await?;
+        Ok::<_, ReconcileError>(listed_apps)
+    };
     let build = async {
+        // Until etcd's side is read, the apps listed so far are kept as they come.
+        let mut early = Vec::new();
+        let stored = {
+            tokio::pin!(stored);
+            loop {
+                tokio::select! {
+                    stored = &mut stored => break stored?,
+                    Some(listed) = rx.recv() => early.push(listed),
+                }
+            }
+        };
+        let mut planner = Planner::new(stored, rules);
         let mut builder = Builder {
-            planner,
+            planner: &mut planner,
             catalog,
             agents,
         };
+        for listed in early {
+            builder.add(listed).await;
+        }
         while let Some(listed) = rx.recv().await {
             builder.add(listed).await;
         }
+        Ok::<_, ReconcileError>(planner)
     };
-    let (read, ()) = tokio::join!(read, build);
-    let (listed_apps, ()) = read?;
-    Ok(listed_apps)
+    let (listed_apps, planner) = tokio::try_join!(read, build)?;
+    Ok(planner.finish(listed_apps))
 }
 
 /// One listed app, reduced to what its records are made of.

@@ -300,7 +300,7 @@ fn a_planner_takes_records_in_any_order_and_a_repeated_one_once() {
     );
     let stored = StoredRecords::from_records(KeyLayout::default(), &stored, &[]);
     let rules = rules();
-    let mut planner = Planner::new(&stored, &rules);
+    let mut planner = Planner::new(stored, &rules);
     let mut changed = running("web.2");
     changed.health = Health::Healthy;
     planner.want_task(changed.clone());
