@@ -61,6 +61,18 @@ impl NameRecords {
         a.chain(aaaa).chain(srv).collect()
     }
 
+    /// True when `other` holds the same records with the same targets behind its SRV
+    /// records ([`SrvValue::same_as`]): `==` compares what a client sees of the records
+    /// themselves, not the addresses their targets' glue comes from.
+    pub fn same_as(&self, other: &NameRecords) -> bool {
+        self == other
+            && self
+                .srv
+                .iter()
+                .zip(other.srv.iter())
+                .all(|(a, b)| a.same_as(b))
+    }
+
     /// True when there is no record at all.
     pub fn is_empty(&self) -> bool {
         self.a.is_empty() && self.aaaa.is_empty() && self.srv.is_empty() && self.ptr.is_empty()

@@ -95,6 +95,20 @@ impl SrvValue {
         }
     }
 
+    /// True when `other` is this value with the same target behind it: equal for a client
+    /// and, for a task's target, the same task entry (whose addresses the additional
+    /// section and `/v1/services` give).
+    pub fn same_as(&self, other: &SrvValue) -> bool {
+        let same_target = match (&self.target, &other.target) {
+            (SrvTarget::Task { entry: a, .. }, SrvTarget::Task { entry: b, .. }) => {
+                Arc::ptr_eq(a, b)
+            }
+            (SrvTarget::Host(a), SrvTarget::Host(b)) => a == b,
+            _ => false,
+        };
+        same_target && self == other
+    }
+
     fn key(&self) -> (u16, SrvKey<'_>) {
         let target = match &self.target {
             SrvTarget::Task { slave, entry } => SrvKey::Task(entry.name_key(), *slave),

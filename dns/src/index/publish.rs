@@ -173,7 +173,7 @@ impl ZoneIndex {
             return;
         }
         if let Some(current) = self.snapshot.names.get(name)
-            && **current == records
+            && current.same_as(&records)
         {
             shared.insert(current.clone());
             return;

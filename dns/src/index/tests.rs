@@ -159,6 +159,32 @@ fn legacy_canonical_names_have_their_ancestors() {
 }
 
 #[test]
+fn srv_glue_follows_a_task_that_moves() {
+    let mut index = ZoneIndex::new(naming());
+    let at = |ip: &str| {
+        let port = registry::harness::records::port("http", None, Some(31000));
+        registry::harness::records::task("/web", "web.1", ip)
+            .agent_id("x-S1")
+            .ports(vec![port])
+            .build()
+    };
+    index.load(1, vec![at("10.0.0.5")], vec![]);
+    // Same port, same target name: the SRV record is unchanged for a client, but its
+    // target's address (the additional section, `/v1/services`) is the new one.
+    index.apply(2, vec![Change::Task(at("10.0.0.9"))]);
+    let snapshot = index.snapshot();
+    let srv = snapshot
+        .stored(&lower("_web._tcp.marathon.mesos."))
+        .unwrap();
+    let glue: Vec<String> = srv.srv[0]
+        .addresses()
+        .iter()
+        .map(|ip| ip.to_string())
+        .collect();
+    assert_eq!(glue, ["10.0.0.9"]);
+}
+
+#[test]
 fn a_canonical_name_that_is_also_an_app_label_answers_both() {
     let mut index = ZoneIndex::new(naming());
     let h = crate::names::task_hash("web.1");
