@@ -54,6 +54,38 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
+/// When each change to `/app{k}` reached a watch of the bench's own: etcd's share of
+/// a change's way to the answer. The watch runs until the returned handle is dropped.
+async fn watch_deliveries(
+    registry: &registry::Registry,
+    k: usize,
+) -> Result<(
+    tokio::sync::mpsc::UnboundedReceiver<Instant>,
+    AbortOnDropHandle<()>,
+)> {
+    let scope = Scope::App(registry::AppId::parse(&format!("/app{k}"))?);
+    let mut watch = registry.watch(scope, registry::WatchOptions::default());
+    // Live: the watch is in place before the first change is written.
+    loop {
+        match watch.next().await {
+            Some(registry::WatchEvent::Live { .. }) => break,
+            Some(_) => continue,
+            None => bail!("the bench's watch ended"),
+        }
+    }
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        while let Some(event) = watch.next().await {
+            if let registry::WatchEvent::Changes { .. } = event
+                && tx.send(Instant::now()).is_err()
+            {
+                break;
+            }
+        }
+    });
+    Ok((rx, AbortOnDropHandle::new(task)))
+}
+
 fn rows(report: &mut Report, from: &str, dns: &Summary, handler: &Summary) {
     let note = |s: &Summary| format!("p50 {:.2} ms, max {:.2} ms, n={}", s.p50, s.max, s.count);
     let metric = format!("{from} -> changed DNS answer p99");
@@ -117,8 +149,10 @@ async fn registry_writes(changes: usize, report: &mut Report) -> Result<()> {
     )
     .await?;
     let mut client = dnsq::Client::connect(herald.dns).await?;
+    let (mut delivered, _watching) = watch_deliveries(&registry, k).await?;
     let mut changer = Changer::new();
     let (mut dns, mut handler) = (Vec::new(), Vec::new());
+    let (mut etcd_ms, mut herald_ms) = (Vec::new(), Vec::new());
     let started = Instant::now();
     for _ in 0..changes {
         if started.elapsed() > Duration::from_secs(90) {
@@ -126,11 +160,19 @@ async fn registry_writes(changes: usize, report: &mut Report) -> Result<()> {
         }
         let seen = watcher.runs()?.len();
         let (op, ip) = changer.next(k)?;
+        while delivered.try_recv().is_ok() {}
         let wall = fixture::epoch_ns();
         let t0 = Instant::now();
         registry.apply(vec![op]).await?;
         let at = change::wait_for_ip(&mut client, k, ip, change::LIMIT).await?;
+        let watched = tokio::time::timeout(change::LIMIT, delivered.recv())
+            .await
+            .ok()
+            .flatten()
+            .context("the bench's own watch saw no change")?;
         dns.push(at.duration_since(t0).as_secs_f64() * 1e3);
+        etcd_ms.push(watched.duration_since(t0).as_secs_f64() * 1e3);
+        herald_ms.push(at.saturating_duration_since(watched).as_secs_f64() * 1e3);
         let run = watcher.next_run(seen, change::LIMIT).await?;
         handler.push(run.saturating_sub(wall) as f64 / 1e6);
         // A quiet gap longer than the debounce, so every change is its own burst.
@@ -138,9 +180,41 @@ async fn registry_writes(changes: usize, report: &mut Report) -> Result<()> {
     }
     let (dns, handler) = (Summary::of(&dns), Summary::of(&handler));
     rows(report, "registry write", &dns, &handler);
+    let (etcd_ms, herald_ms) = (Summary::of(&etcd_ms), Summary::of(&herald_ms));
+    report.rows.push(
+        Row::info("freshness", "registry write -> etcd watch event p99 (anchor)", etcd_ms.p99, "ms")
+            .note(format!(
+                "etcd's own commit and watch delivery, to a watch in the bench; p50 {:.2} ms, max {:.2} ms; the rest of each change (watch event -> changed answer, polled every {} us): p50 {:.2} ms, p99 {:.2} ms",
+                etcd_ms.p50, etcd_ms.max, change::POLL.as_micros(), herald_ms.p50, herald_ms.p99
+            )),
+    );
+    let (_, metrics) =
+        crate::http::request(herald.http, "GET", "/metrics", Duration::from_secs(5)).await?;
+    let update = |suffix: &str| {
+        crate::http::metric_sum(
+            &metrics,
+            &format!("herald_dns_index_update_seconds{suffix}"),
+        )
+    };
+    let (update_sum, update_count) = (update("_sum"), update("_count"));
+    if update_count > 0.0 {
+        report.rows.push(
+            Row::info(
+                "freshness",
+                "herald-dns changes received -> snapshot published, mean",
+                update_sum / update_count * 1e3,
+                "ms",
+            )
+            .note(format!(
+                "its herald_dns_index_update_seconds over {update_count} batches (the index applying a change and publishing), {} tasks",
+                APPS * TASKS_PER_APP
+            )),
+        );
+    }
     report.details.insert(
         "freshness_registry".into(),
-        json!({"tasks": APPS * TASKS_PER_APP, "dns_ms": dns, "handler_ms": handler, "wait": WAIT}),
+        json!({"tasks": APPS * TASKS_PER_APP, "dns_ms": dns, "handler_ms": handler, "wait": WAIT,
+               "etcd_watch_ms": etcd_ms, "watch_to_answer_ms": herald_ms}),
     );
     let many = many_watchers(&registry, &mut changer, changes).await;
     match many {

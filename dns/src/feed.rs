@@ -253,10 +253,12 @@ fn on_marathon(
             );
         }
         WatchEvent::Changes { revision, changes } => {
+            let received = Instant::now();
             metrics::counter!(m::CHANGES).increment(changes.len() as u64);
             let stats = index.apply(revision, changes);
             status.confirmed(Source::Marathon, revision);
             publish(index, zone, status, &stats);
+            metrics::histogram!(m::UPDATE_SECONDS).record(received.elapsed().as_secs_f64());
             if let Some(page) = page {
                 page.after(index, &stats, revision);
             }
@@ -293,10 +295,12 @@ fn on_mesos(
             tracing::info!(revision, families = stats.families, "Mesos records loaded");
         }
         MesosWatchEvent::Changes { revision, changes } => {
+            let received = Instant::now();
             metrics::counter!(m::CHANGES).increment(changes.len() as u64);
             let stats = index.apply_mesos(revision, changes);
             status.confirmed(Source::Mesos, revision);
             publish(index, zone, status, &stats);
+            metrics::histogram!(m::UPDATE_SECONDS).record(received.elapsed().as_secs_f64());
             if let Some(page) = page {
                 page.after(index, &stats, revision);
             }

@@ -23,6 +23,9 @@ pub const LABEL_COLLISIONS: &str = "herald_dns_label_collisions";
 pub const LABEL_COLLISIONS_TOTAL: &str = "herald_dns_label_collisions_total";
 /// Registry changes applied to the index.
 pub const CHANGES: &str = "herald_dns_index_changes_total";
+/// Time from a batch of registry changes received to its snapshot published (seconds):
+/// herald-dns's own share of a change's way to the answer.
+pub const UPDATE_SECONDS: &str = "herald_dns_index_update_seconds";
 
 /// UDP queries answered from the wire-answer cache (the fast path).
 pub const FAST_PATH_HITS: &str = "herald_dns_fast_path_hits_total";

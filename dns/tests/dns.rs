@@ -361,6 +361,31 @@ async fn fast_path_answers_are_byte_identical_to_the_slow_path() {
     .await;
 }
 
+/// The value of an unlabelled sample in Prometheus text; 0 when absent.
+fn sample(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn each_applied_change_is_timed_until_its_snapshot_is_published() {
+    let (etcd, registry) = etcd_with(vec![task("/web", "web.t1", "127.0.0.9", &[])]).await;
+    let herald = Herald::start(&etcd, &[]).await;
+    let count = "herald_dns_index_update_seconds_count";
+    // The first load is not a change.
+    assert_eq!(sample(&herald.get("/metrics"), count), 0.0);
+    put(&registry, vec![task("/web", "web.t2", "127.0.0.10", &[])]).await;
+    eventually("the new task answers", WAIT, async || {
+        herald.answers(&["web.marathon.mesos", "A"]).len() == 2
+    })
+    .await;
+    let metrics = herald.get("/metrics");
+    assert_eq!(sample(&metrics, count), 1.0, "{metrics}");
+    assert!(sample(&metrics, "herald_dns_index_update_seconds_sum") > 0.0);
+}
+
 /// The A records of a raw response, in order.
 fn a_records_in_order(wire: &[u8]) -> Vec<String> {
     let message = hickory_proto::op::Message::from_vec(wire).unwrap();
