@@ -219,7 +219,7 @@ impl ZoneConfig {
 mod tests {
     use std::str::FromStr;
 
-    use registry::{Change, Health, TaskRecord, TaskState};
+    use registry::{AppId, Change, Health, TaskRecord, TaskState};
 
     use super::*;
     use crate::index::ZoneIndex;
@@ -370,6 +370,27 @@ mod tests {
             rdatas(&ask(&index, "c-a-b.marathon.mesos.", RecordType::A).answers),
             vec!["10.0.0.1", "10.0.0.2"]
         );
+        // A second task of a colliding app is no new collision; its app leaving ends it.
+        index.apply(3, vec![Change::Task(task("/b/c-a", "b_c-a.2", "10.0.0.3"))]);
+        assert_eq!(index.collisions(), 1);
+        let removed = |id: &str| Change::TaskRemoved {
+            app_id: AppId::parse("/b/c-a").unwrap(),
+            task_id: id.into(),
+        };
+        index.apply(4, vec![removed("b_c-a.1"), removed("b_c-a.2")]);
+        assert_eq!(index.collisions(), 0);
+        // A full load counts from what it loads.
+        index.load(
+            5,
+            vec![
+                task("/a-b/c", "a-b_c.1", "10.0.0.1"),
+                task("/b/c-a", "b_c-a.1", "10.0.0.2"),
+            ],
+            vec![],
+        );
+        assert_eq!(index.collisions(), 1);
+        index.load(6, vec![task("/a-b/c", "a-b_c.1", "10.0.0.1")], vec![]);
+        assert_eq!(index.collisions(), 0);
     }
 
     #[test]

@@ -81,6 +81,9 @@ pub struct ZoneIndex {
     agent_users: HashMap<AgentRef, HashMap<Group, u32>>,
     /// Family -> the groups published under it (several raw names: a collision).
     families: HashMap<Family, Members>,
+    /// Families whose groups have more than one raw name, kept as `families` changes
+    /// (counting them on every publish cost a walk over every family).
+    colliding: usize,
     /// Group -> the families it is published under now.
     placed: HashMap<Group, Box<[Family]>>,
     /// Family -> what it currently publishes.
@@ -133,6 +136,7 @@ impl ZoneIndex {
             cluster: Cluster::default(),
             agent_users: HashMap::new(),
             families: HashMap::new(),
+            colliding: 0,
             placed: HashMap::new(),
             published: HashMap::new(),
             shared: HashMap::new(),
@@ -150,10 +154,7 @@ impl ZoneIndex {
 
     /// Number of task names that map to more than one raw name.
     pub fn collisions(&self) -> usize {
-        self.families
-            .values()
-            .filter(|groups| collides(groups))
-            .count()
+        self.colliding
     }
 
     /// Number of known tasks (served or not), of both sources.
@@ -322,7 +323,10 @@ impl ZoneIndex {
             let before = self.placed.remove(&group).unwrap_or_default();
             for family in before.iter().filter(|f| !now.contains(f)) {
                 if let Some(members) = self.families.get_mut(family) {
+                    let was = collides(members);
                     members.remove(&group);
+                    self.colliding =
+                        self.colliding - usize::from(was) + usize::from(collides(members));
                     if members.is_empty() {
                         self.families.remove(family);
                     }
@@ -331,7 +335,11 @@ impl ZoneIndex {
             }
             for family in &now {
                 let members = self.families.entry(family.clone()).or_default();
-                if members.insert(&group) && collides(members) && newly_collides(members, &group) {
+                let was = collides(members);
+                let joined = members.insert(&group);
+                let is = collides(members);
+                self.colliding = self.colliding - usize::from(was) + usize::from(is);
+                if joined && is && newly_collides(members, &group) {
                     let raw = members.iter().map(|g| g.raw_name().into_owned());
                     stats
                         .new_collisions
