@@ -20,8 +20,13 @@ use crate::snapshot::ZoneSnapshot;
 
 /// Queries longer than this are never cached (a name is at most 255 octets).
 const MAX_CACHED_QUERY: usize = 300;
-/// Entries per thread before the cache starts over.
-const MAX_ENTRIES: usize = 100_000;
+/// Bytes of answers and keys per thread before the cache starts over: the hot names of a
+/// busy node fit many times over, while a client walking every name (a zone scan, a
+/// monitoring sweep) cannot make each thread hold a copy of every answer.
+const MAX_BYTES: usize = 4 << 20;
+/// What an entry costs besides its key's and answer's bytes (the map's slot, the
+/// vectors' headers, the counter handle), as counted against [`MAX_BYTES`].
+const ENTRY_OVERHEAD: usize = 160;
 /// EDNS option code of DNS cookies (RFC 7873).
 const COOKIE: u16 = 10;
 
@@ -43,6 +48,8 @@ struct Entries {
     snapshot: Option<Arc<ZoneSnapshot>>,
     /// Query bytes after the ID -> answer; one map per value of "may recurse".
     by_query: [HashMap<Vec<u8>, Cached>; 2],
+    /// What the entries cost, as counted against [`MAX_BYTES`].
+    bytes: usize,
 }
 
 /// One DNS thread's cache, shared by its socket loop (which replays answers) and the
@@ -92,8 +99,10 @@ impl AnswerCache {
             _ => false,
         };
         if !fresh {
-            cache.by_query = Default::default();
-            cache.snapshot = current.as_ref().map(Arc::clone);
+            *cache = Entries {
+                snapshot: current.as_ref().map(Arc::clone),
+                ..Entries::default()
+            };
             return false;
         }
         let Some(hit) = cache.by_query[usize::from(recurse)].get_mut(key.as_slice()) else {
@@ -178,10 +187,17 @@ impl Offer {
         {
             return;
         }
-        let entries = &mut cache.by_query[usize::from(self.recurse)];
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
+        let cost = self.key.len() + wire.len() + ENTRY_OVERHEAD;
+        if cache.bytes + cost > MAX_BYTES {
+            // Starting over (the maps' room freed too) keeps the hot names: they come
+            // back with their next query.
+            *cache = Entries {
+                snapshot: cache.snapshot.take(),
+                ..Entries::default()
+            };
         }
+        cache.bytes += cost;
+        let entries = &mut cache.by_query[usize::from(self.recurse)];
         let queries = metrics::counter!(
             crate::metrics::QUERIES,
             "qtype" => self.qtype,
@@ -278,6 +294,60 @@ mod tests {
     fn key(query: &[u8]) -> Option<Vec<u8>> {
         let mut key = vec![1, 2, 3];
         cache_key(query, &mut key).map(|_| key)
+    }
+
+    /// A plain query for `app{i}.marathon.mesos A`, ID 0x1234.
+    fn query_for(i: usize) -> Vec<u8> {
+        let label = format!("app{i}");
+        let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+        q.extend_from_slice(b"\x08marathon\x05mesos\x00\x00\x01\x00\x01");
+        q
+    }
+
+    #[test]
+    fn a_walk_over_every_name_keeps_the_cache_within_its_bytes() {
+        use hickory_proto::op::{Header, HeaderCounts, MessageType, Metadata, OpCode};
+        let zone: SharedZone = Arc::new(arc_swap::ArcSwapOption::from_pointee(
+            ZoneSnapshot::default(),
+        ));
+        let cache = AnswerCache::default();
+        let fast = FastPathMetrics::new();
+        let (mut key, mut reply) = (Vec::new(), Vec::new());
+        let mut metadata = Metadata::new(0x1234, MessageType::Response, OpCode::Query);
+        metadata.authoritative = true;
+        let info = ResponseInfo::from(Header {
+            metadata,
+            counts: HeaderCounts::default(),
+        });
+        // The first lookup ties the cache to the published snapshot.
+        assert!(!cache.replay(&zone, false, &query_for(0), &mut key, &fast, &mut reply));
+        let answer = |query: &[u8]| {
+            let mut wire = query.to_vec();
+            wire.resize(1_000, 0);
+            wire
+        };
+        let mut started_over = false;
+        for i in 0..20_000 {
+            let query = query_for(i);
+            let offer = cache.offer(&query, false, zone.load_full(), "A", false);
+            offer
+                .expect("a plain query is cached")
+                .store(&info, answer(&query));
+            let entries = cache.0.lock().unwrap();
+            let held: usize = (entries.by_query.iter().flatten())
+                .map(|(key, cached)| key.len() + cached.wire.len())
+                .sum();
+            assert!(held <= MAX_BYTES, "{held} bytes held");
+            started_over |= entries.by_query[0].len() < i + 1;
+        }
+        // 20,000 answers of 1,000 bytes are several budgets: the cache started over,
+        // and what it stored last still answers.
+        assert!(started_over);
+        let last = query_for(19_999);
+        assert!(cache.replay(&zone, false, &last, &mut key, &fast, &mut reply));
+        assert_eq!(reply, answer(&last));
     }
 
     #[test]
