@@ -34,10 +34,13 @@ const SAMPLE: usize = 300;
 const TIMEOUT: Duration = Duration::from_secs(1);
 
 /// One server under test.
-struct Server {
-    name: &'static str,
-    addr: SocketAddr,
-    proc: Proc,
+pub struct Server {
+    /// Its name in the report.
+    pub name: &'static str,
+    /// Where it answers DNS.
+    pub addr: SocketAddr,
+    /// The process (killed on drop).
+    pub proc: Proc,
 }
 
 /// One measurement of one server.
@@ -63,7 +66,7 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
         .wait_for_app(APPS - 1, TASKS, Duration::from_secs(30))
         .await?;
     eprintln!("dns: rendering the zone from herald-dns's answers");
-    let zone = render_zone(herald.dns).await?;
+    let zone = render_zone(herald.dns, APPS).await?;
     std::fs::write(dir.path().join("mesos.zone"), &zone)?;
     let queries = query_lines(APPS, 100_000);
     let query_file = dir.path().join("queries.txt");
@@ -305,9 +308,9 @@ pub fn query_lines(apps: usize, count: usize) -> Vec<String> {
         .collect()
 }
 
-/// Renders the `mesos.` zone from herald-dns's answers: apex SOA and NS, each app's A and
-/// SRV records, and the A records of every SRV target.
-async fn render_zone(herald: SocketAddr) -> Result<String> {
+/// Renders the `mesos.` zone from herald-dns's answers for `apps` apps (`/app0` ...):
+/// apex SOA and NS, each app's A and SRV records, and the A records of every SRV target.
+pub async fn render_zone(herald: SocketAddr, apps: usize) -> Result<String> {
     let mut client = dnsq::Client::connect(herald).await?;
     let mut lines = BTreeSet::new();
     let mut add = |records: &[hickory_proto::rr::Record]| {
@@ -325,7 +328,7 @@ async fn render_zone(herald: SocketAddr) -> Result<String> {
         .await?
         .answers);
     let mut targets = BTreeSet::new();
-    for k in 0..APPS {
+    for k in 0..apps {
         add(&client
             .query(&format!("app{k}.marathon.mesos."), RecordType::A, TIMEOUT)
             .await?
@@ -411,7 +414,8 @@ async fn wait_serving(name: &str, addr: SocketAddr, proc: &mut Proc) -> Result<(
     bail!("{name} does not serve the zone")
 }
 
-async fn start_nsd(dir: &Path) -> Result<Server> {
+/// Starts NSD serving `dir/mesos.zone` on a free loopback port, once it answers.
+pub async fn start_nsd(dir: &Path) -> Result<Server> {
     let addr = procs::free_addr()?;
     let d = dir.display();
     let conf = format!(
@@ -436,7 +440,8 @@ async fn start_nsd(dir: &Path) -> Result<Server> {
     })
 }
 
-async fn start_knot(dir: &Path) -> Result<Server> {
+/// Starts Knot serving `dir/mesos.zone` on a free loopback port, once it answers.
+pub async fn start_knot(dir: &Path) -> Result<Server> {
     let addr = procs::free_addr()?;
     let kdir = dir.join("knot");
     std::fs::create_dir_all(&kdir)?;

@@ -107,6 +107,21 @@ pub fn tree_cpu_seconds(pid: u32) -> Result<f64> {
     Ok(total)
 }
 
+/// Proportional set size in bytes of a process and its child processes (recursively):
+/// the memory a server costs the machine, pages its forked children share with it counted
+/// once (NSD forks its server processes).
+pub fn tree_pss_bytes(pid: u32) -> Result<u64> {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .with_context(|| format!("process {pid} is gone"))?;
+    let mut total = parse_status_kb(&rollup, "Pss")
+        .map(|kb| kb * 1024)
+        .with_context(|| format!("no Pss in /proc/{pid}/smaps_rollup"))?;
+    for child in children(pid) {
+        total += tree_pss_bytes(child).unwrap_or(0);
+    }
+    Ok(total)
+}
+
 /// The child processes of every thread of `pid`.
 fn children(pid: u32) -> Vec<u32> {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {

@@ -102,6 +102,16 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
             "tasks": tasks, "apps": apps, "rss_mb": rss_mb, "rss_after_changes_mb": rss_after_mb, "vmhwm_mb": hwm_mb,
             "start_to_first_answer_s": load_s, "update_ms": s,
         }));
+        if tasks == TARGET_TASKS {
+            match static_servers(&herald, apps, report).await {
+                Ok(figures) => details.push(figures),
+                Err(e) => report.rows.push(Row::not_measured(
+                    "scale",
+                    "NSD and Knot memory with the same records",
+                    &format!("{e:#}"),
+                )),
+            }
+        }
         drop(herald);
         if tasks == TARGET_TASKS {
             // Before the larger sizes: it rewrites exactly the tasks of this size.
@@ -110,6 +120,45 @@ pub async fn run(quick: bool, report: &mut Report) -> Result<()> {
     }
     report.details.insert("scale".into(), json!(details));
     Ok(())
+}
+
+/// NSD's and Knot's memory for the same records as a static zone, beside herald-dns's,
+/// each as its process tree's PSS. The zone is rendered from herald-dns's own answers
+/// (every app's A and SRV records and the SRV targets' A records, as the `dns` benchmark
+/// renders it): herald-dns serves more than that (`T.slave`, canonical names, PTRs).
+async fn static_servers(
+    herald: &HeraldDns,
+    apps: usize,
+    report: &mut Report,
+) -> Result<serde_json::Value> {
+    let dir = tempfile::Builder::new()
+        .prefix("herald-bench-scale-")
+        .tempdir()?;
+    let herald_mb = procs::tree_pss_bytes(herald.proc.pid())? as f64 / 1e6;
+    let zone = crate::dns::render_zone(herald.dns, apps).await?;
+    std::fs::write(dir.path().join("mesos.zone"), &zone)?;
+    let records = zone.lines().count();
+    let walked_mb = procs::tree_pss_bytes(herald.proc.pid())? as f64 / 1e6;
+    let size = format!("{}k tasks", TARGET_TASKS / 1000);
+    let mut figures = json!({"zone_records": records, "herald_dns_pss_mb": herald_mb,
+        "herald_dns_pss_after_walk_mb": walked_mb});
+    report.rows.push(
+        Row::info("scale", &format!("herald-dns PSS, {size}"), herald_mb, "MB").note(format!(
+            "beside NSD and Knot below; its index holds the zone's records and more; {walked_mb:.1} MB after answering each of the zone's names once (its answer caches)"
+        )),
+    );
+    let nsd = crate::dns::start_nsd(dir.path()).await?;
+    let knot = crate::dns::start_knot(dir.path()).await?;
+    for server in [&nsd, &knot] {
+        let mb = procs::tree_pss_bytes(server.proc.pid())? as f64 / 1e6;
+        report.rows.push(
+            Row::info("scale", &format!("{} PSS, {size}", server.name), mb, "MB").note(
+                format!("the same A/SRV records as a static zone ({records} records, rendered from herald-dns's answers); its processes' PSS"),
+            ),
+        );
+        figures[format!("{}_pss_mb", server.name)] = json!(mb);
+    }
+    Ok(figures)
 }
 
 /// A heavier shape at the target size, over the registry that holds its plain tasks: every
