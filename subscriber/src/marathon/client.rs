@@ -233,14 +233,18 @@ impl MarathonClient {
         Err(MarathonError::Redirects { url: first })
     }
 
+    /// A GET of JSON within the request timeout, redirects followed; the body unread.
+    async fn get_json(&self, url: &Url) -> Result<Response, MarathonError> {
+        let timeout = self.inner.timeout;
+        self.send(Method::GET, url.clone(), |r| {
+            r.timeout(timeout).header(ACCEPT, "application/json")
+        })
+        .await
+    }
+
     /// A GET whose body is read whole (up to a limit); 404 gives `None`.
     async fn get_body(&self, url: Url) -> Result<Option<Bytes>, MarathonError> {
-        let timeout = self.inner.timeout;
-        let mut response = self
-            .send(Method::GET, url.clone(), |r| {
-                r.timeout(timeout).header(ACCEPT, "application/json")
-            })
-            .await?;
+        let mut response = self.get_json(&url).await?;
         let status = response.status();
         if status == StatusCode::NOT_FOUND {
             return Ok(None);
@@ -278,12 +282,7 @@ impl MarathonClient {
     {
         let mut url = self.url("v2/apps")?;
         url.query_pairs_mut().append_pair("embed", "apps.tasks");
-        let timeout = self.inner.timeout;
-        let mut response = self
-            .send(Method::GET, url.clone(), |r| {
-                r.timeout(timeout).header(ACCEPT, "application/json")
-            })
-            .await?;
+        let mut response = self.get_json(&url).await?;
         let status = response.status();
         if !status.is_success() {
             let body = read_body(&mut response, &url).await?;
