@@ -8,6 +8,7 @@
 //! - [`KillOnDrop`], [`bin`], [`bin_dir`]: child processes that never outlive their test, and
 //!   where the workspace's binaries are;
 //! - [`records_revision`]: the newest change of the record trees ("nothing was written");
+//! - [`http`]: a raw HTTP/1.1 client (one connection a request, nothing added);
 //! - [`free_port`], [`skip`], [`XorShift`] (deterministic test input).
 //!
 //! ```no_run
@@ -21,6 +22,7 @@ use std::net::{TcpListener, UdpSocket};
 use std::path::Path;
 
 mod etcd;
+pub mod http;
 mod poll;
 mod procs;
 pub mod records;

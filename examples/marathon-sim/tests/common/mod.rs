@@ -1,5 +1,5 @@
-//! Test helpers: a tiny raw HTTP/1.1 client (hyper's connection API, one connection per
-//! request), an incremental SSE reader that keeps the raw bytes, and a callback receiver.
+//! Test helpers: the raw HTTP/1.1 client of `registry::harness::http` (re-exported), an
+//! incremental SSE reader that keeps the raw bytes, and a callback receiver.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::VecDeque;
@@ -9,12 +9,10 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Full};
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 pub const T: Duration = Duration::from_secs(5);
@@ -30,80 +28,7 @@ pub fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
 }
 
-pub struct Resp {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: String,
-}
-
-impl Resp {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-}
-
-async fn send(
-    method: Method,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> hyper::Response<Incoming> {
-    let uri: Uri = url.parse().unwrap();
-    let authority = uri.authority().unwrap().clone();
-    let stream = TcpStream::connect(authority.as_str()).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let mut b = Request::builder()
-        .method(method)
-        .uri(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
-        .header(http::header::HOST, authority.as_str());
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    let req = b.body(Full::new(Bytes::from(body.to_string()))).unwrap();
-    sender.send_request(req).await.unwrap()
-}
-
-pub async fn request(method: Method, url: &str, headers: &[(&str, &str)], body: &str) -> Resp {
-    let resp = tokio::time::timeout(T, send(method, url, headers, body))
-        .await
-        .expect("request timed out");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = tokio::time::timeout(T, resp.into_body().collect())
-        .await
-        .expect("body timed out")
-        .unwrap();
-    Resp {
-        status,
-        headers,
-        body: String::from_utf8(body.to_bytes().to_vec()).unwrap(),
-    }
-}
-
-pub async fn get(url: &str) -> Resp {
-    request(Method::GET, url, &[], "").await
-}
-
-pub async fn get_json(url: &str) -> Value {
-    let r = get(url).await;
-    assert_eq!(r.status, StatusCode::OK, "GET {url}: {}", r.body);
-    r.json()
-}
-
-pub async fn post(url: &str, body: &str) -> Resp {
-    request(
-        Method::POST,
-        url,
-        &[("content-type", "application/json")],
-        body,
-    )
-    .await
-}
+pub use registry::harness::http::{get, get_json, post, request, send};
 
 #[derive(Debug, Clone)]
 pub struct Event {
