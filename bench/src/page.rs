@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use registry::Registry;
+use registry::harness::chromium::{self, CHROMIUM};
 use serde::Serialize;
 use serde_json::json;
 
@@ -40,8 +41,6 @@ const RATE: u32 = 30_000;
 const CHANGES_PER_S: usize = 200;
 /// Changes per registry transaction (one every 50 ms).
 const BATCH: usize = 10;
-/// Debian's Chromium (a wrapper script that starts the browser as its child).
-const CHROMIUM: &str = "/usr/bin/chromium";
 /// Time for the page to load and settle before a measured run.
 const SETTLE: Duration = Duration::from_secs(3);
 
@@ -294,19 +293,9 @@ impl Browser {
         } else {
             Command::new(CHROMIUM)
         };
-        cmd.args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-quic",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(url)
-        .process_group(0);
+        cmd.args(chromium::headless_flags(profile.path()))
+            .arg(url)
+            .process_group(0);
         let mut browser = Browser {
             proc: Proc::spawn("chromium", &mut cmd)?,
             _profile: profile,

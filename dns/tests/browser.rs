@@ -18,14 +18,13 @@ use std::process::{Child, Command, Stdio};
 use common::{Herald, answers, put, task};
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures::FutureExt;
+use registry::harness::chromium::{self, CHROMEDRIVER, CHROMIUM};
 use registry::harness::{EtcdServer, WAIT, eventually, free_port, records, skip};
 use registry::{
     AppRecord, Registry, SourceState, SourceStatus, Stamp, SubscriberStatus, Write, WriteOp,
 };
 use serde_json::json;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const XSS: &str = r#"<script>window.xss=1</script><img src=x onerror="window.xss=2">"#;
 
 /// Where screenshots go.
@@ -75,18 +74,8 @@ async fn browser(test: &str) -> Option<(Driver, Client)> {
         port,
         _profile: profile,
     };
-    let args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-        "--window-size=1280,900",
-        &format!("--user-data-dir={}", driver._profile.path().display()),
-    ];
+    let mut args = chromium::headless_flags(driver._profile.path());
+    args.push("--window-size=1280,900".into());
     let capabilities = json!({
         "browserName": "chrome",
         "goog:chromeOptions": {"binary": CHROMIUM, "args": args},

@@ -9,6 +9,7 @@
 //!   where the workspace's binaries are;
 //! - [`records_revision`]: the newest change of the record trees ("nothing was written");
 //! - [`http`]: a raw HTTP/1.1 client (one connection a request, nothing added);
+//! - [`chromium`]: Debian's headless Chromium, its path and flags;
 //! - [`free_port`], [`skip`], [`XorShift`] (deterministic test input).
 //!
 //! ```no_run
@@ -21,6 +22,7 @@
 use std::net::{TcpListener, UdpSocket};
 use std::path::Path;
 
+pub mod chromium;
 mod etcd;
 pub mod http;
 mod poll;
