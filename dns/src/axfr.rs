@@ -43,7 +43,19 @@ pub fn axfr(zone: &ZoneSnapshot, config: &ZoneConfig) -> Json {
             }
         }
     }
+    // Each served task's shared names (`T`, `T.slave`, SRV; not stored) and canonical names.
     for entry in zone.entries() {
+        for (name, value) in naming.family_values(entry) {
+            match value {
+                Value::Addr(ip) => address(&Name::from(name), &ip),
+                Value::Srv(value) => {
+                    if let Some(target) = value.target_name(naming) {
+                        let set = srv.entry(name.to_string()).or_default();
+                        set.insert(format!("{target}:{}", value.port));
+                    }
+                }
+            }
+        }
         for (name, ip) in naming.canonical_values(entry) {
             address(&name, &ip);
         }

@@ -330,7 +330,7 @@ fn publish(index: &ZoneIndex, zone: &SharedZone, status: &FeedStatus, stats: &Up
         return;
     }
     let snapshot = index.snapshot();
-    metrics::gauge!(m::INDEX_NAMES).set(snapshot.names.len() as f64);
+    metrics::gauge!(m::INDEX_NAMES).set((snapshot.names.len() + snapshot.shared_names) as f64);
     metrics::gauge!(m::INDEX_TASKS).set(index.tasks() as f64);
     metrics::gauge!(m::LABEL_COLLISIONS).set(index.collisions() as f64);
     zone.store(Some(snapshot));

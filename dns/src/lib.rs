@@ -19,6 +19,7 @@ pub mod names;
 pub mod served;
 pub mod server;
 pub mod sharded;
+pub mod shared_names;
 pub mod snapshot;
 pub mod status;
 pub mod stored_name;

@@ -128,9 +128,9 @@ impl Naming {
     }
 
     /// The (name, value) pairs a served task adds to its family's shared names: `T` and
-    /// `T.slave` addresses, and the SRV names (those whose target has addresses). Its own
-    /// canonical names and its PTRs are not stored: the snapshot answers them from the
-    /// task itself. Host ports have SRV records under `.slave.` names; a task without
+    /// `T.slave` addresses, and the SRV names (those whose target has addresses): what
+    /// `/v1/enumerate` and `/v1/axfr` list; queries get the same values one name at a time
+    /// from [`crate::shared_names`]. Host ports have SRV records under `.slave.` names; a task without
     /// DiscoveryInfo (only Mesos tasks of other frameworks) has them under the plain names
     /// too, still pointing at the `.slave.` target (Mesos-DNS §1.3).
     pub fn family_values(&self, entry: &Arc<TaskEntry>) -> Vec<(LowerName, Value)> {

@@ -1,10 +1,11 @@
 //! The published zone: an immutable snapshot that every query reads, and how a name is
 //! looked up in it.
 //!
-//! Names shared by the tasks of an app (`T`, `T.slave`, the SRV names) are stored with
-//! their answer sets. A task's own names are not: its canonical names are found through a
-//! hash of their label and its PTRs through its address, and both are answered from the
-//! task itself. At 50,000 tasks that keeps about one stored name per task instead of four.
+//! No task name is stored. The names an app's tasks share (`T`, `T.slave`, the SRV names)
+//! are found through a hash of `T.F` ([`crate::shared_names`]), a task's canonical names
+//! through a hash of their label and its PTRs through its address, and all of them are
+//! answered from the served tasks themselves. Only the Mesos infrastructure names
+//! (`leader`, `master`, `slave`, frameworks) are stored with their answer sets.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -17,6 +18,7 @@ use hickory_proto::rr::{LowerName, Name};
 
 use crate::served::{Naming, SrvValue, Value};
 use crate::sharded::ShardedMap;
+use crate::shared_names::{self, family_key};
 use crate::stored_name::{NameBytes, StoredName};
 use crate::task::TaskEntry;
 
@@ -93,34 +95,44 @@ pub type NameTable = ShardedMap<StoredName, Arc<NameRecords>>;
 /// Served tasks by some key (a canonical-label hash, an address).
 pub type EntryTable<K> = ShardedMap<K, Entries>;
 
-/// The served tasks at one key of an [`EntryTable`]: almost always one, kept without a
-/// list of its own (a table holds one per served task).
+/// What one key of a table holds: almost always one value, kept without a list of its
+/// own (a table holds one per served task or family).
 #[derive(Clone, Debug)]
-pub enum Entries {
-    /// A single task.
-    One(Arc<TaskEntry>),
-    /// Several tasks (a shared address, colliding hashes).
-    Many(Box<[Arc<TaskEntry>]>),
+pub enum OneOrMany<T> {
+    /// A single value.
+    One(T),
+    /// Several (a shared address, colliding hashes).
+    Many(Box<[T]>),
 }
 
-impl Entries {
-    /// The tasks, as a slice.
-    pub fn as_slice(&self) -> &[Arc<TaskEntry>] {
+impl<T> OneOrMany<T> {
+    /// The values, as a slice.
+    pub fn as_slice(&self) -> &[T] {
         match self {
-            Entries::One(entry) => std::slice::from_ref(entry),
-            Entries::Many(list) => list,
+            OneOrMany::One(value) => std::slice::from_ref(value),
+            OneOrMany::Many(list) => list,
         }
     }
 
-    /// The entries of `list`; `None` when it is empty.
-    pub fn from_vec(mut list: Vec<Arc<TaskEntry>>) -> Option<Entries> {
+    /// The values of `list`; `None` when it is empty.
+    pub fn from_vec(mut list: Vec<T>) -> Option<Self> {
         match list.len() {
             0 => None,
-            1 => list.pop().map(Entries::One),
-            _ => Some(Entries::Many(list.into())),
+            1 => list.pop().map(OneOrMany::One),
+            _ => Some(OneOrMany::Many(list.into())),
         }
     }
 }
+
+/// The served tasks at one key of an [`EntryTable`].
+pub type Entries = OneOrMany<Arc<TaskEntry>>;
+
+/// The served tasks of one family whose canonical names are names, never empty: what the
+/// names they share are answered from (their family is the first one's).
+pub type FamilyTasks = Arc<[Arc<TaskEntry>]>;
+
+/// Families' tasks by [`shared_names::family_keys`].
+pub type FamilyTable = ShardedMap<u64, OneOrMany<FamilyTasks>>;
 
 /// Served tasks by address: IPv4 and IPv6 apart, so that a key takes 4 bytes, not 17.
 #[derive(Clone, Debug, Default)]
@@ -171,26 +183,32 @@ impl ZoneNames {
         }
     }
 
-    /// The text of `name` relative to the domain (`web-4dfjd-s3.marathon`), when it may be
-    /// a task's canonical name: a canonical label ends in `-<hash>-<agent>`, so names
-    /// without a dash (most stored names, `web.marathon.mesos`) are not.
-    fn relative(&self, name: &LowerName) -> Option<String> {
+    /// The labels of `name` below the domain (`web-4dfjd-s3`, `marathon` of
+    /// `web-4dfjd-s3.marathon.mesos`), leftmost first; `None` for the apex and outside it.
+    fn below<'n>(&self, name: &'n LowerName) -> Option<Vec<&'n [u8]>> {
         if !self.domain.zone_of(name) || name.num_labels() <= self.domain.num_labels() {
             return None;
         }
         let keep = usize::from(name.num_labels() - self.domain.num_labels());
-        if !name.iter().take(keep).any(|label| label.contains(&b'-')) {
-            return None;
-        }
-        let mut text = String::new();
-        for (i, part) in name.iter().take(keep).enumerate() {
-            if i > 0 {
-                text.push('.');
-            }
-            text.push_str(std::str::from_utf8(part).ok()?);
-        }
-        Some(text)
+        Some(name.iter().take(keep).collect())
     }
+}
+
+/// The text of labels below the domain (`web-4dfjd-s3.marathon`), when it may be a task's
+/// canonical name: a canonical label ends in `-<hash>-<agent>`, so names without a dash
+/// (`web.marathon`) are not.
+fn canonical_relative(labels: &[&[u8]]) -> Option<String> {
+    if !labels.iter().any(|label| label.contains(&b'-')) {
+        return None;
+    }
+    let mut text = String::new();
+    for (i, part) in labels.iter().enumerate() {
+        if i > 0 {
+            text.push('.');
+        }
+        text.push_str(std::str::from_utf8(part).ok()?);
+    }
+    Some(text)
 }
 
 /// The key under which a task is found by its canonical name relative to the domain
@@ -208,8 +226,12 @@ pub struct ZoneSnapshot {
     pub revision: i64,
     /// The naming settings.
     pub zone: Arc<ZoneNames>,
-    /// Stored names (shared by an app's tasks) -> answers.
+    /// Stored names (the Mesos infrastructure's) -> answers.
     pub names: NameTable,
+    /// Families' served tasks, by the hash of their `T.F` (the names they share).
+    pub families: FamilyTable,
+    /// How many names the families' tasks share, counted once per family.
+    pub shared_names: usize,
     /// Empty non-terminals (ancestors of published names): they exist, with no records.
     pub empty_non_terminals: ShardedMap<StoredName, u32>,
     /// [`canonical_key`] of a canonical name -> the served tasks with that key.
@@ -219,18 +241,19 @@ pub struct ZoneSnapshot {
 }
 
 impl ZoneSnapshot {
-    /// The answers at `name`: a stored name, a task's canonical name or the reverse name
-    /// of a task address. `None` when the name owns no records.
+    /// The answers at `name`: a stored name, a name an app's tasks share, a task's
+    /// canonical name or the reverse name of a task address. `None` when the name owns no
+    /// records.
     pub fn lookup(&self, name: &LowerName) -> Option<Cow<'_, NameRecords>> {
         let stored = self.stored(name);
         let computed = self
-            .canonical_records(name)
+            .task_records(name)
             .or_else(|| self.reverse_records(name));
         match (stored, computed) {
             (Some(stored), None) => Some(Cow::Borrowed(stored.as_ref())),
             (None, Some(computed)) => Some(Cow::Owned(computed)),
-            // A canonical name that is also an app's label (`/s3/4dfjd/web` and a task of
-            // `/web`): both answer.
+            // An infrastructure name that is also a task's (`_framework._tcp.marathon`
+            // and the app `/framework`): both answer.
             (Some(stored), Some(computed)) => Some(Cow::Owned(stored.merged(&computed))),
             (None, None) => None,
         }
@@ -252,12 +275,42 @@ impl ZoneSnapshot {
         self.canonical.iter().flat_map(|(_, list)| list.as_slice())
     }
 
-    /// A task's canonical name, `C.F.D` (its addresses) or `C.F.slave.D` (its agent's).
-    fn canonical_records(&self, name: &LowerName) -> Option<NameRecords> {
-        let relative = self.zone.relative(name)?;
-        let slave = relative.strip_suffix(".slave");
-        let forms = [Some((relative.as_str(), false)), slave.map(|r| (r, true))];
+    /// The names tasks answer under the domain: the names a family's tasks share and a
+    /// task's canonical names (a canonical name that is also an app's label, `/s3/4dfjd/web`
+    /// and a task of `/web`, answers both).
+    fn task_records(&self, name: &LowerName) -> Option<NameRecords> {
+        let labels = self.zone.below(name)?;
         let mut values: Vec<Value> = Vec::new();
+        self.shared_values(&labels, &mut values);
+        if let Some(relative) = canonical_relative(&labels) {
+            self.canonical_values(&relative, &mut values);
+        }
+        let records = NameRecords::from_values(values.iter());
+        (!records.is_empty()).then_some(records)
+    }
+
+    /// The values at a name a family's tasks share (`T.F.D`, `_T._tcp.F.slave.D`, ...).
+    fn shared_values(&self, labels: &[&[u8]], values: &mut Vec<Value>) {
+        for reading in shared_names::readings(labels) {
+            let Some(found) = self.families.get(&family_key(&reading.key)) else {
+                continue;
+            };
+            for tasks in found.as_slice() {
+                let Some(first) = tasks.first() else { continue };
+                if reading.matches(&first.family) {
+                    for entry in tasks.iter() {
+                        reading.kind.values(entry, values);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The values at a task's canonical name, `C.F.D` (its addresses) or `C.F.slave.D`
+    /// (its agent's), `relative` to the domain.
+    fn canonical_values(&self, relative: &str, values: &mut Vec<Value>) {
+        let slave = relative.strip_suffix(".slave");
+        let forms = [Some((relative, false)), slave.map(|r| (r, true))];
         for (relative, slave) in forms.into_iter().flatten() {
             let Some(entries) = self.canonical.get(&canonical_key(relative)) else {
                 continue;
@@ -274,8 +327,6 @@ impl ZoneSnapshot {
                 values.extend(ips.iter().map(|ip| Value::Addr(*ip)));
             }
         }
-        let records = NameRecords::from_values(values.iter());
-        (!records.is_empty()).then_some(records)
     }
 
     fn reverse_records(&self, name: &LowerName) -> Option<NameRecords> {

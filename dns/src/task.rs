@@ -260,17 +260,6 @@ pub struct Family {
     pub framework: Arc<str>,
 }
 
-impl Family {
-    /// The pseudo-family that owns the Mesos infrastructure names (`leader`, `master`,
-    /// `slave`, frameworks): no task name is empty.
-    pub fn infrastructure() -> Family {
-        Family {
-            name: "".into(),
-            framework: "".into(),
-        }
-    }
-}
-
 /// A served task under one family: what a canonical name, a PTR or an SRV target is made
 /// from.
 #[derive(Clone, Debug)]

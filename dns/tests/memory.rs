@@ -42,8 +42,12 @@ static ALLOCATOR: Counting = Counting;
 
 const APPS: usize = 10_000;
 const TASKS_PER_APP: usize = 5;
-/// The bound per task; 770 bytes when it was set.
-const MAX_BYTES_PER_TASK: usize = 900;
+/// The bound per task; 529 bytes when it was set (770 before the names an app's tasks
+/// share were answered from its tasks instead of stored).
+const MAX_BYTES_PER_TASK: usize = 600;
+/// What 20,000 changes may add: the tables' spare room (~0.7 MB when it was set). Keeping
+/// a moved task's old entry alive (~300 bytes) would add 6 MB.
+const MAX_GROWTH_BYTES: usize = 1_500_000;
 
 /// Task `j` of `/app{k}`, shaped as the scale benchmark's: one named host port, the
 /// agent's address only.
@@ -99,5 +103,8 @@ fn the_index_keeps_50_000_tasks_compactly() {
     }
     let after = LIVE.load(Relaxed) - before;
     println!("after {} changes: {:.1} MB", 2 * APPS, after as f64 / 1e6);
-    assert!(after.abs_diff(loaded) < loaded / 40, "{loaded} -> {after}");
+    assert!(
+        after.saturating_sub(loaded) < MAX_GROWTH_BYTES,
+        "{loaded} -> {after}"
+    );
 }

@@ -33,11 +33,10 @@ use registry::{AppId, AppRecord, Change, MesosChange, MesosSnapshot, TaskRecord}
 use crate::groups::{Group, MesosGroup};
 use crate::mesos::{Cluster, infra};
 use crate::served::{Naming, Value};
-use crate::snapshot::{ZoneNames, ZoneSnapshot};
+use crate::snapshot::{FamilyTasks, ZoneNames, ZoneSnapshot};
 use crate::stored_name::StoredName;
 use crate::task::{AgentRef, AppFacts, Family, Interner, TaskEntry, ZoneTask};
 use members::Members;
-use publish::{Owners, Published};
 
 /// A task in its group's set, found by its id.
 #[derive(Clone, Debug)]
@@ -86,11 +85,10 @@ pub struct ZoneIndex {
     colliding: usize,
     /// Group -> the families it is published under now.
     placed: HashMap<Group, Box<[Family]>>,
-    /// Family -> what it currently publishes.
-    published: HashMap<Arc<Family>, Published>,
-    /// Names that several families publish -> each family's values (a name of one
-    /// family is not listed: its published answer set is that family's values).
-    shared: HashMap<StoredName, Owners>,
+    /// Family -> its served tasks, as published.
+    published: HashMap<Arc<Family>, FamilyTasks>,
+    /// The infrastructure names, as stored in the snapshot.
+    infrastructure: Box<[StoredName]>,
     snapshot: ZoneSnapshot,
 }
 
@@ -139,7 +137,7 @@ impl ZoneIndex {
             colliding: 0,
             placed: HashMap::new(),
             published: HashMap::new(),
-            shared: HashMap::new(),
+            infrastructure: Box::default(),
         }
     }
 
@@ -384,20 +382,13 @@ impl ZoneIndex {
                 }
             }
         }
-        let values = entries.iter().flat_map(|e| self.naming().family_values(e));
-        let fresh = by_name(values);
-        self.republish(family, fresh, entries);
+        self.republish(family, entries);
     }
 
     /// Recomputes the infrastructure names.
     fn rebuild_infrastructure(&mut self) {
-        let family = Family::infrastructure();
-        let family: Arc<Family> = match self.published.get_key_value(&family) {
-            Some((key, _)) => key.clone(),
-            None => Arc::new(family),
-        };
         let fresh = by_name(infra::values(&self.cluster, self.naming()).into_iter());
-        self.republish(family, fresh, Vec::new());
+        self.republish_infrastructure(fresh);
     }
 }
 

@@ -1,74 +1,119 @@
-//! How the index publishes a family's names into the snapshot: the owners of each stored
-//! name (a name two families share answers the union of their values), the canonical-name
-//! and reverse tables, and the count of empty non-terminals.
+//! How the index publishes into the snapshot: a family's served tasks (the family table,
+//! which answers the names they share, and the canonical-name and reverse tables), the
+//! stored infrastructure names, and the count of empty non-terminals.
 //!
-//! Almost every name has one owner: the family whose [`Published`] names list it. Only
-//! the rare names that several families share are in the index's `shared` table, with
-//! each family's values apart.
+//! A family's shared names are not stored, but their ancestors must exist: each family
+//! counts the ancestors of its names in the empty non-terminals, except those that are
+//! names of its own (`_T._tcp.F.D` above `_N._T._tcp.F.D`), which exist while it
+//! publishes them anyway.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use hickory_proto::rr::LowerName;
 
 use super::ZoneIndex;
 use crate::served::Value;
-use crate::snapshot::{Entries, NameRecords, canonical_key};
+use crate::shared_names::{Shared, family_keys};
+use crate::snapshot::{Entries, FamilyTasks, NameRecords, OneOrMany, canonical_key};
 use crate::stored_name::{self, NameBytes, StoredName};
 use crate::task::{Family, TaskEntry};
 
-/// The families contributing to a name that several share, each with its values.
-pub(super) type Owners = Vec<(Arc<Family>, Box<[Value]>)>;
-
-/// What one family currently publishes, so that a rebuild can take it back.
-#[derive(Debug, Default)]
-pub(super) struct Published {
-    names: Box<[StoredName]>,
-    entries: Box<[Arc<TaskEntry>]>,
-}
+/// The wire octets ([`NameBytes`]) of the names a family's tasks share.
+type NameSet = BTreeSet<Box<[u8]>>;
 
 impl ZoneIndex {
-    /// Replaces what `family` publishes with `fresh` names and served `entries`,
-    /// republishing only the names whose answers change.
-    pub(super) fn republish(
-        &mut self,
-        family: Arc<Family>,
-        fresh: HashMap<StoredName, Vec<Value>>,
-        entries: Vec<Arc<TaskEntry>>,
-    ) {
-        let old = self.published.remove(&*family).unwrap_or_default();
-        // Names of one family often hold equal answers (`T` and `T.slave`, `_T._tcp.slave`
-        // and `_T._udp.slave`): they share one allocation.
-        let mut shared = HashSet::new();
-        for name in old.names.iter().filter(|n| !fresh.contains_key(*n)) {
-            let records = self.withdraw(name, &family);
-            self.publish(name, records, &mut shared);
+    /// Replaces the served tasks of `family` with `entries`.
+    pub(super) fn republish(&mut self, family: Arc<Family>, entries: Vec<Arc<TaskEntry>>) {
+        let old = self.published.remove(&*family);
+        let keys = family_keys(&family);
+        let old_named = self.family_tasks(&family, keys.0);
+        // Only tasks whose canonical names are names have shared names (SRV targets).
+        let named: Vec<Arc<TaskEntry>> = entries
+            .iter()
+            .filter(|e| {
+                let naming = self.naming();
+                naming.canonical_name(e, false).is_some()
+                    && naming.canonical_name(e, true).is_some()
+            })
+            .cloned()
+            .collect();
+        let entries: FamilyTasks = entries.into();
+        let named: Option<FamilyTasks> = match named.len() {
+            0 => None,
+            n if n == entries.len() => Some(entries.clone()),
+            _ => Some(named.into()),
+        };
+        let old_names = self.shared_names(&family, old_named.as_deref().unwrap_or_default());
+        let new_names = self.shared_names(&family, named.as_deref().unwrap_or_default());
+        if old_names != new_names {
+            self.count_ancestors(&old_names, -1);
+            self.count_ancestors(&new_names, 1);
+            self.snapshot.shared_names =
+                self.snapshot.shared_names + new_names.len() - old_names.len();
         }
-        let mine: HashSet<&StoredName> = old.names.iter().collect();
-        let mut names = Vec::with_capacity(fresh.len());
-        for (name, values) in fresh {
-            // Reuse the one allocation of this name when it is already known.
-            let name = match self.snapshot.names.get_key_value(&name) {
-                Some((known, _)) => known.clone(),
-                None => name,
-            };
-            let was_mine = mine.contains(&name);
-            let records = self.contribute(&name, &family, was_mine, values);
-            self.publish(&name, records, &mut shared);
-            names.push(name);
+        for key in [Some(keys.0), keys.1].into_iter().flatten() {
+            let list = self.snapshot.families.get(&key);
+            let kept = list
+                .map(OneOrMany::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter(|tasks| tasks.first().is_none_or(|e| e.family != family));
+            let updated = kept.cloned().chain(named.clone()).collect();
+            self.snapshot
+                .families
+                .set(key, OneOrMany::from_vec(updated));
         }
-        for entry in old.entries.iter() {
+        for entry in old.iter().flat_map(|tasks| tasks.iter()) {
             self.index_entry(entry, false);
         }
-        for entry in &entries {
+        for entry in entries.iter() {
             self.index_entry(entry, true);
         }
-        if !names.is_empty() || !entries.is_empty() {
-            let published = Published {
-                names: names.into(),
-                entries: entries.into(),
-            };
-            self.published.insert(family, published);
+        if !entries.is_empty() {
+            self.published.insert(family, entries);
+        }
+    }
+
+    /// The tasks of `family` in the family table (at its key `key`).
+    fn family_tasks(&self, family: &Family, key: u64) -> Option<FamilyTasks> {
+        let found = self.snapshot.families.get(&key)?;
+        let mine = found
+            .as_slice()
+            .iter()
+            .find(|tasks| tasks.first().is_some_and(|e| *e.family == *family));
+        mine.cloned()
+    }
+
+    /// The names `named` (served tasks of `family` whose canonical names are names) share.
+    fn shared_names(&self, family: &Family, named: &[Arc<TaskEntry>]) -> NameSet {
+        let mut kinds = BTreeSet::new();
+        for entry in named {
+            Shared::of(entry, &mut kinds);
+        }
+        let mut names = NameSet::new();
+        for kind in kinds {
+            let (label, slave) = kind.label(family);
+            if let Some(name) = self.naming().name_in(&label, &family.framework, slave) {
+                names.insert(NameBytes::new(&LowerName::new(&name)).as_bytes().into());
+            }
+        }
+        names
+    }
+
+    /// Counts (`delta` 1) or uncounts (-1) the ancestors of `names` in the empty
+    /// non-terminals, except those in `names`.
+    fn count_ancestors(&mut self, names: &NameSet, delta: i64) {
+        let mut ancestors: BTreeMap<&[u8], i64> = BTreeMap::new();
+        for name in names {
+            self.ancestors_of(name, |ancestor| {
+                if !names.contains(ancestor) {
+                    *ancestors.entry(ancestor).or_default() += delta;
+                }
+            });
+        }
+        for (ancestor, delta) in ancestors {
+            self.bump(ancestor, delta);
         }
     }
 
@@ -102,60 +147,27 @@ impl ZoneIndex {
         }
     }
 
-    /// Sets `family`'s values at `name` (which it held before when `was_mine`) and returns
-    /// the name's new answer set.
-    fn contribute(
-        &mut self,
-        name: &StoredName,
-        family: &Arc<Family>,
-        was_mine: bool,
-        values: Vec<Value>,
-    ) -> NameRecords {
-        if let Some(owners) = self.shared.get_mut(name) {
-            match owners.iter_mut().find(|(f, _)| f == family) {
-                Some((_, v)) => *v = values.into(),
-                None => owners.push((family.clone(), values.into())),
-            }
-            return NameRecords::from_values(owners.iter().flat_map(|(_, v)| v.iter()));
+    /// Replaces the stored infrastructure names with `fresh`, republishing only the
+    /// names whose answers change.
+    pub(super) fn republish_infrastructure(&mut self, fresh: HashMap<StoredName, Vec<Value>>) {
+        let old = std::mem::take(&mut self.infrastructure);
+        // Names often hold equal answers (`leader` and `master` with one master): they
+        // share one allocation.
+        let mut shared = HashSet::new();
+        for name in old.iter().filter(|n| !fresh.contains_key(*n)) {
+            self.publish(name, NameRecords::default(), &mut shared);
         }
-        let published = self.snapshot.names.get(name);
-        let other = match published {
-            Some(_) if !was_mine => self.sole_owner(name),
-            _ => None,
-        };
-        let (Some(other), Some(published)) = (other, published) else {
-            return NameRecords::from_values(values.iter());
-        };
-        // A second family arrives at a name: from now on each one's values are kept apart.
-        let owners: Owners = vec![
-            (other, published.values().into()),
-            (family.clone(), values.into()),
-        ];
-        let records = NameRecords::from_values(owners.iter().flat_map(|(_, v)| v.iter()));
-        self.shared.insert(name.clone(), owners);
-        records
-    }
-
-    /// The one family that publishes `name` (rare: only when another family arrives at it).
-    fn sole_owner(&self, name: &StoredName) -> Option<Arc<Family>> {
-        let lists = |p: &Published| p.names.iter().any(|n| n == name);
-        let owner = self.published.iter().find(|(_, p)| lists(p));
-        owner.map(|(family, _)| family.clone())
-    }
-
-    /// Removes `family`'s share of `name` and returns what is left to publish.
-    fn withdraw(&mut self, name: &StoredName, family: &Family) -> NameRecords {
-        let Some(owners) = self.shared.get_mut(name) else {
-            // Its own name: nothing is left.
-            return NameRecords::default();
-        };
-        owners.retain(|(f, _)| **f != *family);
-        let records = NameRecords::from_values(owners.iter().flat_map(|(_, v)| v.iter()));
-        if owners.len() <= 1 {
-            // The one left owns it alone again.
-            self.shared.remove(name);
+        let mut names = Vec::with_capacity(fresh.len());
+        for (name, values) in fresh {
+            // Reuse the one allocation of this name when it is already known.
+            let name = match self.snapshot.names.get_key_value(&name) {
+                Some((known, _)) => known.clone(),
+                None => name,
+            };
+            self.publish(&name, NameRecords::from_values(values.iter()), &mut shared);
+            names.push(name);
         }
-        records
+        self.infrastructure = names.into();
     }
 
     /// Publishes a name's answer set (an empty one removes the name), sharing the
@@ -193,27 +205,43 @@ impl ZoneIndex {
 
     /// Counts `name` in the empty non-terminals between it and the apex.
     fn adjust_ancestors(&mut self, name: &[u8], add: bool) {
+        let mut ancestors = Vec::new();
+        self.ancestors_of(name, |ancestor| ancestors.push(ancestor));
+        for ancestor in ancestors {
+            self.bump(ancestor, if add { 1 } else { -1 });
+        }
+    }
+
+    /// Calls `f` with each name between `name` and the apex (both left out); none when
+    /// `name` is not below the apex.
+    fn ancestors_of<'n>(&self, name: &'n [u8], mut f: impl FnMut(&'n [u8])) {
         let apex = NameBytes::new(&self.apex);
         let apex = apex.as_bytes();
         if !stored_name::within(name, apex) {
             return;
         }
-        let ents = &mut self.snapshot.empty_non_terminals;
         let mut current = stored_name::parent(name);
         while let Some(ancestor) = current.filter(|a| a.len() > apex.len()) {
-            let count = ents.get(ancestor).copied().unwrap_or(0);
-            let key = || match ents.get_key_value(ancestor) {
-                Some((known, _)) => known.clone(),
-                None => StoredName::from_bytes(ancestor),
-            };
-            if add {
-                ents.insert(key(), count + 1);
-            } else if count <= 1 {
-                ents.remove(ancestor);
-            } else {
-                ents.insert(key(), count - 1);
-            }
+            f(ancestor);
             current = stored_name::parent(ancestor);
+        }
+    }
+
+    /// Adds `delta` to the count of names below the empty non-terminal `ancestor`.
+    fn bump(&mut self, ancestor: &[u8], delta: i64) {
+        let ents = &mut self.snapshot.empty_non_terminals;
+        let count = i64::from(ents.get(ancestor).copied().unwrap_or(0)) + delta;
+        match u32::try_from(count) {
+            Ok(0) | Err(_) => {
+                ents.remove(ancestor);
+            }
+            Ok(count) => {
+                let key = match ents.get_key_value(ancestor) {
+                    Some((known, _)) => known.clone(),
+                    None => StoredName::from_bytes(ancestor),
+                };
+                ents.insert(key, count);
+            }
         }
     }
 }

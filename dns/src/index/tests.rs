@@ -75,8 +75,8 @@ fn published_snapshots_are_not_changed_by_later_updates() {
     assert!(before.lookup(&own).is_none());
     assert_eq!(index.snapshot().lookup(&own).map(|r| r.a.len()), Some(1));
     let name = LowerName::new(&Name::from_ascii("web.marathon.mesos.").unwrap());
-    assert_eq!(before.stored(&name).map(|r| r.a.len()), Some(1));
-    assert_eq!(index.snapshot().stored(&name).map(|r| r.a.len()), Some(2));
+    assert_eq!(before.lookup(&name).map(|r| r.a.len()), Some(1));
+    assert_eq!(index.snapshot().lookup(&name).map(|r| r.a.len()), Some(2));
 }
 
 fn lower(text: &str) -> LowerName {
@@ -174,7 +174,7 @@ fn srv_glue_follows_a_task_that_moves() {
     index.apply(2, vec![Change::Task(at("10.0.0.9"))]);
     let snapshot = index.snapshot();
     let srv = snapshot
-        .stored(&lower("_web._tcp.marathon.mesos."))
+        .lookup(&lower("_web._tcp.marathon.mesos."))
         .unwrap();
     let glue: Vec<String> = srv.srv[0]
         .addresses()
