@@ -14,6 +14,7 @@ use registry::{
 };
 use service::{Health, HealthStatus};
 
+use crate::allocator;
 use crate::handler::SharedZone;
 use crate::index::{UpdateStats, ZoneIndex};
 use crate::metrics as m;
@@ -240,6 +241,8 @@ fn on_marathon(
             let tasks = snapshot.tasks.into_iter().map(|v| v.record);
             let apps = snapshot.apps.into_iter().map(|v| v.record);
             let stats = index.load(revision, tasks, apps);
+            // The records just freed: their pages back to the system.
+            allocator::release_free_pages();
             status.source(Source::Marathon, |s| s.loaded = true);
             status.confirmed(Source::Marathon, revision);
             publish(index, zone, status, &stats);
@@ -286,6 +289,7 @@ fn on_mesos(
             }
             let revision = snapshot.revision;
             let stats = index.load_mesos(snapshot);
+            allocator::release_free_pages();
             status.source(Source::Mesos, |s| s.loaded = true);
             status.confirmed(Source::Mesos, revision);
             publish(index, zone, status, &stats);

@@ -5,6 +5,7 @@
 //! the [`http`] API. The query path never touches etcd and never blocks.
 
 pub mod addresses;
+pub mod allocator;
 pub mod answer;
 pub mod axfr;
 pub mod config;

@@ -99,7 +99,7 @@ impl Naming {
         let group = crate::groups::Group::App(app_id.clone());
         let framework: Arc<str> = self.framework.as_str().into();
         let families = group.families(&framework, self.legacy_names);
-        families.into_iter().map(|f| f.name.into()).collect()
+        families.into_iter().map(|f| f.name.to_string()).collect()
     }
 
     /// `<label>.<framework>.<domain>.` for Marathon's framework (or with `.slave.` before

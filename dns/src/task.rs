@@ -254,8 +254,9 @@ pub enum AddrSource {
 /// frameworks labelled `F`, whichever source (Marathon or Mesos) they come from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Family {
-    /// The task name `T` (a label, or a legacy dotted name).
-    pub name: Box<str>,
+    /// The task name `T` (a label, or a legacy dotted name), shared by the family's copies
+    /// (the index's tables, the status page).
+    pub name: Arc<str>,
     /// The framework part `F` (may hold dots).
     pub framework: Arc<str>,
 }

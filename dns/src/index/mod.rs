@@ -105,6 +105,14 @@ pub struct UpdateStats {
     pub groups: Vec<Group>,
 }
 
+/// A Marathon change, its task record in compact form.
+enum Step {
+    Task(Group, ZoneTask),
+    TaskRemoved(Group, Box<str>),
+    App(AppId, AppFacts),
+    AppRemoved(AppId),
+}
+
 /// What a batch of changes touched.
 #[derive(Default)]
 struct Touched {
@@ -210,25 +218,40 @@ impl ZoneIndex {
     /// Applies Marathon changes (idempotent: removals of unknown records are no-ops) and
     /// rebuilds the families they touch.
     pub fn apply(&mut self, revision: i64, changes: Vec<Change>) -> UpdateStats {
+        // Every task takes its compact form before any record is freed, and the records
+        // are then freed together: freed one at a time between the index's allocations,
+        // they left holes in every page that stayed resident (~8 MB at 50,000 tasks).
+        let steps: Vec<Step> = changes
+            .iter()
+            .map(|change| match change {
+                Change::Task(record) => Step::Task(
+                    Group::App(record.app_id.clone()),
+                    ZoneTask::new(record, &mut self.strings),
+                ),
+                Change::TaskRemoved { app_id, task_id } => {
+                    Step::TaskRemoved(Group::App(app_id.clone()), task_id.as_str().into())
+                }
+                Change::App(app) => Step::App(app.app_id.clone(), AppFacts::from(app)),
+                Change::AppRemoved { app_id } => Step::AppRemoved(app_id.clone()),
+            })
+            .collect();
+        drop(changes);
         let mut touched = Touched::default();
-        for change in changes {
-            match change {
-                Change::Task(record) => {
-                    let task = ZoneTask::new(&record, &mut self.strings);
-                    let group = Group::App(record.app_id);
+        for step in steps {
+            match step {
+                Step::Task(group, task) => {
                     self.insert_task(&group, task);
                     touched.groups.insert(group);
                 }
-                Change::TaskRemoved { app_id, task_id } => {
-                    let group = Group::App(app_id);
+                Step::TaskRemoved(group, task_id) => {
                     self.remove_task(&group, &task_id);
                     touched.groups.insert(group);
                 }
-                Change::App(app) => {
-                    self.apps.insert(app.app_id.clone(), AppFacts::from(&app));
-                    touched.groups.insert(Group::App(app.app_id));
+                Step::App(app_id, facts) => {
+                    self.apps.insert(app_id.clone(), facts);
+                    touched.groups.insert(Group::App(app_id));
                 }
-                Change::AppRemoved { app_id } => {
+                Step::AppRemoved(app_id) => {
                     self.apps.remove(&app_id);
                     touched.groups.insert(Group::App(app_id));
                 }
