@@ -8,10 +8,12 @@ use std::net::IpAddr;
 
 use registry::addresses::is_usable;
 
+use crate::few::Few;
+
 /// The usable addresses of `ips` ([`registry::addresses::is_usable`]), in their order, and
 /// how many were dropped.
-pub fn usable_only(ips: &[IpAddr]) -> (Box<[IpAddr]>, usize) {
-    let kept: Box<[IpAddr]> = ips.iter().copied().filter(|ip| is_usable(*ip)).collect();
+pub fn usable_only(ips: &[IpAddr]) -> (Few<IpAddr>, usize) {
+    let kept: Few<IpAddr> = ips.iter().copied().filter(|ip| is_usable(*ip)).collect();
     let dropped = ips.len() - kept.len();
     (kept, dropped)
 }

@@ -10,6 +10,7 @@ pub mod answer;
 pub mod axfr;
 pub mod config;
 pub mod feed;
+pub mod few;
 pub mod groups;
 pub mod handler;
 pub mod http;

@@ -322,8 +322,8 @@ mod tests {
         // Without the app record, Mesos-DNS's order applies.
         assert_eq!(naming(false).address_source(&task, None), AddrSource::Task);
         let nowhere = ZoneTask {
-            task_ips: Box::default(),
-            agent_ips: Box::default(),
+            task_ips: Default::default(),
+            agent_ips: Default::default(),
             ..task
         };
         assert_eq!(

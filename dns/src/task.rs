@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use registry::{AppRecord, Health, MesosTaskRecord, NetworkMode, Protocol, TaskRecord};
 
+use crate::few::Few;
 use crate::{addresses, names};
 
 /// One port of a task, as DNS uses it.
@@ -58,11 +59,11 @@ pub struct ZoneTask {
     /// The health-check verdict.
     pub health: Health,
     /// The task's own addresses, those a client can use ([`registry::addresses::is_usable`]).
-    pub task_ips: Box<[IpAddr]>,
+    pub task_ips: Few<IpAddr>,
     /// The agent's addresses, those a client can use.
-    pub agent_ips: Box<[IpAddr]>,
+    pub agent_ips: Few<IpAddr>,
     /// The ports.
-    pub ports: Box<[ZonePort]>,
+    pub ports: Few<ZonePort>,
     /// The task has DiscoveryInfo (every Marathon task does): its host ports then have SRV
     /// records only under `.slave.` names (Mesos-DNS §1.3).
     pub discovery_info: bool,
@@ -174,7 +175,7 @@ impl ZoneTask {
             host: strings.get(""),
             health: record.health,
             task_ips,
-            agent_ips: Box::default(),
+            agent_ips: Few::default(),
             ports: ports.into(),
             discovery_info: record.discovery_name.is_some() || !record.ports.is_empty(),
             agent_ports,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use registry::addresses::is_usable;
 use registry::{AgentRecord, FrameworkRecord, LeaderRecord, MasterRecord, MesosChange};
 
+use crate::few::Few;
 use crate::names;
 use crate::task::AgentRef;
 
@@ -139,7 +140,7 @@ impl Cluster {
 
     /// The addresses a task borrows from its agent: the agent with that id, or every agent
     /// with that host name.
-    pub fn agent_ips(&self, agent: &AgentRef) -> Box<[IpAddr]> {
+    pub fn agent_ips(&self, agent: &AgentRef) -> Few<IpAddr> {
         let ip = |id: &str| {
             let agent = self.agents.get(id)?;
             usable(agent.ip, Some(&agent.hostname))
