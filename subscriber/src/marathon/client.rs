@@ -16,7 +16,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 
 use registry::AppId;
 
-use super::listing::{self, ChunkReader};
+use super::listing;
 use super::model;
 use crate::http_client::{self, error_chain};
 
@@ -288,10 +288,12 @@ impl MarathonClient {
             let body = read_body(&mut response, &url).await?;
             return Err(status_error(&url, status, &body));
         }
-        let (chunks, received) = tokio::sync::mpsc::channel::<Bytes>(LISTING_CHUNKS);
+        let (chunks, mut received) = tokio::sync::mpsc::channel::<Bytes>(LISTING_CHUNKS);
         let parser = tokio::task::spawn_blocking(move || {
             let mut state = state;
-            listing::for_each_app(ChunkReader::new(received), &mut |app| each(&mut state, app))
+            // The sender's end closing is the end of the body.
+            let body = std::iter::from_fn(|| received.blocking_recv());
+            listing::for_each_app(body, &mut |app| each(&mut state, app))
                 .map(|count| (count, state))
         });
         let decode_error = |reason: String| MarathonError::Decode {
