@@ -25,6 +25,7 @@
 //! - [`stream`]: the SSE client loop.
 //! - [`api`]: the HTTP routes. [`config`]: flags. [`server`]: wiring and shutdown.
 //! - [`status`]: the leader's status record (for herald-dns's status page).
+//! - [`memory`]: no transparent huge pages (the resident memory between reconciles).
 //! - [`telemetry`]: metric names.
 
 pub mod addresses;
@@ -37,6 +38,7 @@ pub mod http_client;
 pub mod ingest;
 pub mod leader;
 pub mod marathon;
+pub mod memory;
 pub mod mesos;
 pub mod queue;
 pub mod reconcile;

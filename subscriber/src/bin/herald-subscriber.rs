@@ -14,8 +14,15 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 fn main() -> anyhow::Result<()> {
     purge_freed_memory_at_once();
+    // mimalloc's own switch, when set, decides (it acts at start-up).
+    let huge_pages_off = std::env::var_os("MIMALLOC_ALLOW_THP")
+        .is_none()
+        .then(herald_subscriber::memory::no_transparent_huge_pages);
     let config = herald_subscriber::Config::parse();
     config.log.init();
+    if let Some(Err(e)) = huge_pages_off {
+        tracing::warn!(error = %e, "cannot turn transparent huge pages off: the resident memory may grow while idle");
+    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
