@@ -203,6 +203,11 @@ impl Reading<'_> {
 /// `_` in `T` or `N` (both are sanitised), so at most a few readings apply.
 pub fn readings<'q>(labels: &[&'q [u8]]) -> Vec<Reading<'q>> {
     let mut out = Vec::new();
+    // Readings compare text, where a dot separates labels: a label that holds a dot
+    // (`web\.marathon`) is in no family's name.
+    if labels.iter().any(|label| label.contains(&b'.')) {
+        return out;
+    }
     let mut forms = vec![(labels, false)];
     if let Some((last, rest)) = labels.split_last()
         && *last == b"slave"

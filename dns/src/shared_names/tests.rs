@@ -216,6 +216,9 @@ fn shared_names_answer_what_their_families_put_there() {
         "_noports._tcp.marathon.mesos.",
         "_web._sctp.marathon.mesos.",
         "web.slave.mesos.",
+        // One label with a dot in it is not two labels.
+        "web\\.marathon.slave.mesos.",
+        "web.marathon\\.slave.mesos.",
     ] {
         assert!(snapshot.lookup(&lower(name)).is_none(), "{name}");
     }
