@@ -28,14 +28,11 @@ impl ZoneIndex {
         let old = self.published.remove(&*family);
         let keys = family_keys(&family);
         let old_named = self.family_tasks(&family, keys.0);
-        // Only tasks whose canonical names are names have shared names (SRV targets).
+        // Only tasks whose canonical names are names have shared names (SRV targets). The
+        // plain name is the `.slave.` one without a label: when that one is a name, so is it.
         let named: Vec<Arc<TaskEntry>> = entries
             .iter()
-            .filter(|e| {
-                let naming = self.naming();
-                naming.canonical_name(e, false).is_some()
-                    && naming.canonical_name(e, true).is_some()
-            })
+            .filter(|e| self.naming().canonical_name(e, true).is_some())
             .cloned()
             .collect();
         let entries: FamilyTasks = entries.into();
