@@ -14,6 +14,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use registry::{AppId, Stamp, StoredRecords};
 use tokio::sync::mpsc;
@@ -40,6 +41,7 @@ pub(super) async fn plan(
     stored: impl Future<Output = Result<StoredRecords, registry::Error>>,
     rules: &Rules,
 ) -> Result<ReconcilePlan, ReconcileError> {
+    let started = Instant::now();
     let (tx, mut rx) = mpsc::channel::<Listed>(IN_FLIGHT);
     let read = async {
         let (listed_apps, ()) = client
@@ -50,6 +52,7 @@ pub(super) async fn plan(
                 }
             })
             .await?;
+        tracing::debug!(elapsed = ?started.elapsed(), listed_apps, "reconcile: Marathon's listing read");
         Ok::<_, ReconcileError>(listed_apps)
     };
     let build = async {
@@ -64,6 +67,7 @@ pub(super) async fn plan(
                 }
             }
         };
+        tracing::debug!(elapsed = ?started.elapsed(), held = early.len(), "reconcile: etcd's side read");
         let mut planner = Planner::new(stored, rules);
         let mut builder = Builder {
             planner: &mut planner,
@@ -79,7 +83,9 @@ pub(super) async fn plan(
         Ok::<_, ReconcileError>(planner)
     };
     let (listed_apps, planner) = tokio::try_join!(read, build)?;
-    Ok(planner.finish(listed_apps))
+    let plan = planner.finish(listed_apps);
+    tracing::debug!(elapsed = ?started.elapsed(), "reconcile: planned");
+    Ok(plan)
 }
 
 /// One listed app, reduced to what its records are made of.
