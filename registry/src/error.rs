@@ -112,6 +112,17 @@ impl Error {
         )
     }
 
+    /// True when etcd's answer was larger than the client accepts (gRPC's decoding limit):
+    /// the request may succeed asking for less.
+    pub fn is_answer_too_large(&self) -> bool {
+        matches!(
+            self,
+            Error::Etcd(etcd_client::Error::GRpcStatus(status))
+                if status.code() == Code::OutOfRange
+                    && status.message().contains("decoded message length too large")
+        )
+    }
+
     /// The error in one short line: etcd's own message for an error etcd answered
     /// (`etcdserver: request is too large`), else the whole error.
     pub fn summary(&self) -> String {
@@ -130,6 +141,20 @@ mod tests {
         Error::Etcd(etcd_client::Error::GRpcStatus(tonic::Status::new(
             code, message,
         )))
+    }
+
+    #[test]
+    fn an_answer_over_the_clients_limit_is_told_apart() {
+        let over = status(
+            Code::OutOfRange,
+            "Error, decoded message length too large: found 73475031 bytes, the limit is: 67108864 bytes",
+        );
+        assert!(over.is_answer_too_large() && !over.is_compacted());
+        let compacted = status(
+            Code::OutOfRange,
+            "etcdserver: mvcc: required revision has been compacted",
+        );
+        assert!(!compacted.is_answer_too_large());
     }
 
     #[test]

@@ -386,3 +386,32 @@ async fn a_listing_at_a_compacted_revision_says_so() {
         2
     );
 }
+
+#[tokio::test]
+async fn a_listing_whose_page_is_over_the_answer_limit_asks_for_smaller_pages() {
+    // 280 apps of ~256 KiB each: a page of them all (~70 MiB) is over the 64 MiB a listing
+    // accepts, so the listing has to halve its pages; without that it fails.
+    let etcd = EtcdServer::start().await.unwrap();
+    let reg = etcd.registry().await.unwrap();
+    let filler = "x".repeat(256 << 10);
+    let apps: Vec<_> = (0..280)
+        .map(|i| {
+            let mut record = app(&format!("/big-{i:03}"), 10);
+            record
+                .labels
+                .insert("filler".into(), format!("{i}{filler}"));
+            record
+        })
+        .collect();
+    for record in &apps {
+        let written = reg
+            .apply(vec![WriteOp::newer(Write::PutApp(record.clone()))])
+            .await
+            .unwrap();
+        assert_eq!(written, vec![Outcome::Written]);
+    }
+    let listed = reg.list(&Scope::All).await.unwrap();
+    assert!(listed.invalid.is_empty(), "{:?}", listed.invalid);
+    let listed: Vec<_> = listed.apps.into_iter().map(|v| v.record).collect();
+    assert_eq!(listed, apps);
+}
