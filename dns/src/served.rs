@@ -3,13 +3,14 @@
 //! its names carry (`--ip-sources`), its canonical names, and the (name, value) pairs it
 //! adds to its app's shared names (section 9 of the Mesos-DNS notes). Pure.
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use hickory_proto::rr::{LowerName, Name};
 use registry::{Health, NetworkMode};
 
-use crate::names;
+use crate::shared_names::Shared;
 use crate::task::{AddrSource, AppFacts, TaskEntry, ZoneTask};
 pub use crate::values::{HostTarget, SrvTarget, SrvValue, Value};
 
@@ -129,54 +130,26 @@ impl Naming {
 
     /// The (name, value) pairs a served task adds to its family's shared names: `T` and
     /// `T.slave` addresses, and the SRV names (those whose target has addresses): what
-    /// `/v1/enumerate` and `/v1/axfr` list; queries get the same values one name at a time
-    /// from [`crate::shared_names`]. Host ports have SRV records under `.slave.` names; a task without
-    /// DiscoveryInfo (only Mesos tasks of other frameworks) has them under the plain names
-    /// too, still pointing at the `.slave.` target (Mesos-DNS §1.3).
+    /// `/v1/enumerate` and `/v1/axfr` list. Which task holds what at which name is decided
+    /// in one place, [`crate::shared_names::Shared`], which queries read one name at a time.
     pub fn family_values(&self, entry: &Arc<TaskEntry>) -> Vec<(LowerName, Value)> {
         let mut out = Vec::new();
-        let (t, framework) = (&*entry.family.name, &*entry.family.framework);
-        let task = &entry.task;
         if self.canonical_name(entry, false).is_none() || self.canonical_name(entry, true).is_none()
         {
             return out;
         }
-        let srv = names::srv_label(t);
-        let mut push = |label: &str, slave: bool, value: Value| {
-            if let Some(name) = self.name_in(label, framework, slave) {
-                out.push((LowerName::new(&name), value));
-            }
-        };
-        for &ip in entry.addresses() {
-            push(t, false, Value::Addr(ip));
-        }
-        for &ip in &task.agent_ips {
-            push(t, true, Value::Addr(ip));
-        }
-        // An SRV target without an address would send clients nowhere: only targets with
-        // addresses are published.
-        let (plain_target, slave_target) =
-            (!entry.addresses().is_empty(), !task.agent_ips.is_empty());
-        for port in &task.ports {
-            if let Some(number) = port.discovery.filter(|_| plain_target) {
-                let value = Value::Srv(SrvValue::task(number, false, entry));
-                let protocols = [(port.tcp, "_tcp"), (port.udp, "_udp")];
-                for (_, proto) in protocols.iter().filter(|(on, _)| *on) {
-                    push(&format!("{srv}.{proto}"), false, value.clone());
-                    if let Some(n) = &port.name {
-                        push(&format!("_{n}.{srv}.{proto}"), false, value.clone());
-                    }
-                }
-            }
-            if let Some(host_port) = port.host.filter(|_| slave_target) {
-                let value = Value::Srv(SrvValue::task(host_port, true, entry));
-                for proto in ["_tcp", "_udp"] {
-                    push(&format!("{srv}.{proto}"), true, value.clone());
-                    if !task.discovery_info {
-                        push(&format!("{srv}.{proto}"), false, value.clone());
-                    }
-                }
-            }
+        let mut kinds = BTreeSet::new();
+        Shared::of(entry, &mut kinds);
+        let mut values = Vec::new();
+        for kind in kinds {
+            let (label, slave) = kind.label(&entry.family);
+            let Some(name) = self.name_in(&label, &entry.family.framework, slave) else {
+                continue;
+            };
+            let name = LowerName::new(&name);
+            values.clear();
+            kind.values(entry, &mut values);
+            out.extend(values.drain(..).map(|value| (name.clone(), value)));
         }
         out
     }

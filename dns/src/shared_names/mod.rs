@@ -4,8 +4,12 @@
 //! family's tasks once, under a hash of `T.F` ([`family_key`]), and a query name is read
 //! back into the family and the kind of name it asks for ([`Shared`]).
 //!
-//! [`Naming::family_values`](crate::served::Naming::family_values) is what these names
-//! hold; this module gives the same values one name at a time (tested against it).
+//! Which task holds what at which of these names is decided here alone ([`Shared::of`],
+//! [`Shared::values`]): queries read one name at a time, and
+//! [`Naming::family_values`](crate::served::Naming::family_values) lists every name with its
+//! values for `/v1/axfr` and `/v1/enumerate`. The tests read each listed name back through a
+//! query's path (its readings, the family table, the union of families) and expect exactly
+//! the listed values.
 
 use std::collections::BTreeSet;
 use std::collections::hash_map::DefaultHasher;
