@@ -9,32 +9,14 @@
 
 use std::io;
 
-/// `PR_SET_THP_DISABLE` (`linux/prctl.h`).
-#[cfg(target_os = "linux")]
-const PR_SET_THP_DISABLE: std::ffi::c_int = 41;
-
-#[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
-unsafe extern "C" {
-    /// The C library's `prctl(2)`.
-    fn prctl(option: std::ffi::c_int, ...) -> std::ffi::c_int;
-}
-
 /// Turns transparent huge pages off for the whole process, the memory it holds already
-/// included (the same as mimalloc's `MIMALLOC_ALLOW_THP=0`, which only acts at start-up);
-/// children inherit it. Not on a system without THP control (not Linux): `Ok(false)`.
+/// included (`prctl(PR_SET_THP_DISABLE)`, the same as mimalloc's `MIMALLOC_ALLOW_THP=0`,
+/// which only acts at start-up); children inherit it. Not on a system without THP control
+/// (not Linux): `Ok(false)`.
 pub fn no_transparent_huge_pages() -> io::Result<bool> {
     #[cfg(target_os = "linux")]
     {
-        let off: std::ffi::c_ulong = 1;
-        let unused: std::ffi::c_ulong = 0;
-        // SAFETY: PR_SET_THP_DISABLE takes integer arguments only (the flag, then three
-        // zeros) and sets a flag of the calling process; no memory is passed.
-        #[allow(unsafe_code)]
-        let status = unsafe { prctl(PR_SET_THP_DISABLE, off, unused, unused, unused) };
-        if status != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        rustix::thread::disable_transparent_huge_pages(true)?;
         Ok(true)
     }
     #[cfg(not(target_os = "linux"))]
