@@ -1,6 +1,7 @@
 //! A short list kept inline when it holds one item: a task's addresses and its ports are
 //! almost always one, and a boxed slice of one cost an allocation of its own per task
-//! (~48 bytes a task with its allocator overhead, for each list).
+//! (~48 bytes a task with its allocator overhead, for each list); so are the tasks at one
+//! key of the snapshot's tables (an address, a canonical-label hash, a family's hash).
 
 use std::ops::Deref;
 
@@ -11,6 +12,18 @@ pub enum Few<T> {
     One(T),
     /// Any other number of items (none: an empty slice, no allocation).
     Many(Box<[T]>),
+}
+
+impl<T> Few<T> {
+    /// The items, as a slice.
+    pub fn as_slice(&self) -> &[T] {
+        self
+    }
+
+    /// The items of `list`; `None` when it is empty (for tables that keep no empty lists).
+    pub fn non_empty(list: Vec<T>) -> Option<Self> {
+        (!list.is_empty()).then(|| Few::from(list))
+    }
 }
 
 impl<T> Default for Few<T> {
@@ -87,5 +100,7 @@ mod tests {
         assert_eq!(none, Few::default());
         assert_eq!(Few::Many(vec![7].into()), one, "compared as slices");
         assert_ne!(one, many);
+        assert!(Few::<u32>::non_empty(Vec::new()).is_none());
+        assert_eq!(Few::non_empty(vec![7]).as_deref(), Some(&[7][..]));
     }
 }

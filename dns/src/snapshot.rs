@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use hickory_proto::rr::{LowerName, Name};
 
+use crate::few::Few;
 use crate::served::{Naming, SrvValue, Value};
 use crate::sharded::ShardedMap;
 use crate::shared_names::{self, family_key};
@@ -105,44 +106,15 @@ pub type NameTable = ShardedMap<StoredName, Arc<NameRecords>>;
 /// Served tasks by some key (a canonical-label hash, an address).
 pub type EntryTable<K> = ShardedMap<K, Entries>;
 
-/// What one key of a table holds: almost always one value, kept without a list of its
-/// own (a table holds one per served task or family).
-#[derive(Clone, Debug)]
-pub enum OneOrMany<T> {
-    /// A single value.
-    One(T),
-    /// Several (a shared address, colliding hashes).
-    Many(Box<[T]>),
-}
-
-impl<T> OneOrMany<T> {
-    /// The values, as a slice.
-    pub fn as_slice(&self) -> &[T] {
-        match self {
-            OneOrMany::One(value) => std::slice::from_ref(value),
-            OneOrMany::Many(list) => list,
-        }
-    }
-
-    /// The values of `list`; `None` when it is empty.
-    pub fn from_vec(mut list: Vec<T>) -> Option<Self> {
-        match list.len() {
-            0 => None,
-            1 => list.pop().map(OneOrMany::One),
-            _ => Some(OneOrMany::Many(list.into())),
-        }
-    }
-}
-
 /// The served tasks at one key of an [`EntryTable`].
-pub type Entries = OneOrMany<Arc<TaskEntry>>;
+pub type Entries = Few<Arc<TaskEntry>>;
 
 /// The served tasks of one family whose canonical names are names, never empty: what the
 /// names they share are answered from (their family is the first one's).
 pub type FamilyTasks = Arc<[Arc<TaskEntry>]>;
 
 /// Families' tasks by [`shared_names::family_keys`].
-pub type FamilyTable = ShardedMap<u64, OneOrMany<FamilyTasks>>;
+pub type FamilyTable = ShardedMap<u64, Few<FamilyTasks>>;
 
 /// Served tasks by address: IPv4 and IPv6 apart, so that a key takes 4 bytes, not 17.
 #[derive(Clone, Debug, Default)]

@@ -13,9 +13,10 @@ use std::sync::Arc;
 use hickory_proto::rr::LowerName;
 
 use super::ZoneIndex;
+use crate::few::Few;
 use crate::served::Value;
 use crate::shared_names::{Shared, family_keys};
-use crate::snapshot::{Entries, FamilyTasks, NameRecords, OneOrMany, canonical_key};
+use crate::snapshot::{Entries, FamilyTasks, NameRecords, canonical_key};
 use crate::stored_name::{self, NameBytes, StoredName};
 use crate::task::{Family, TaskEntry};
 
@@ -52,14 +53,12 @@ impl ZoneIndex {
         for key in [Some(keys.0), keys.1].into_iter().flatten() {
             let list = self.snapshot.families.get(&key);
             let kept = list
-                .map(OneOrMany::as_slice)
+                .map(Few::as_slice)
                 .unwrap_or_default()
                 .iter()
                 .filter(|tasks| tasks.first().is_none_or(|e| e.family != family));
             let updated = kept.cloned().chain(named.clone()).collect();
-            self.snapshot
-                .families
-                .set(key, OneOrMany::from_vec(updated));
+            self.snapshot.families.set(key, Few::non_empty(updated));
         }
         for entry in old.iter().flat_map(|tasks| tasks.iter()) {
             self.index_entry(entry, false);
@@ -250,14 +249,14 @@ fn updated_entries(
     entry: &Arc<TaskEntry>,
     add: bool,
 ) -> Option<Option<Entries>> {
-    let list = list.map(Entries::as_slice).unwrap_or_default();
+    let list = list.map(Few::as_slice).unwrap_or_default();
     if add {
         let grown = list.iter().chain([entry]).cloned().collect();
-        return Some(Entries::from_vec(grown));
+        return Some(Few::non_empty(grown));
     }
     if !list.iter().any(|e| e.family == entry.family) {
         return None;
     }
     let kept = list.iter().filter(|e| e.family != entry.family);
-    Some(Entries::from_vec(kept.cloned().collect()))
+    Some(Few::non_empty(kept.cloned().collect()))
 }
