@@ -122,7 +122,7 @@ impl ZoneConfig {
             return Some(self.mname_answer(zone, qname, qtype));
         }
         let Some(records) = zone.lookup(lower) else {
-            let rcode = if zone.exists(lower) {
+            let rcode = if zone.is_empty_non_terminal(lower) {
                 ResponseCode::NoError
             } else {
                 ResponseCode::NXDomain

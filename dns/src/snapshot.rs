@@ -248,8 +248,15 @@ impl ZoneSnapshot {
 
     /// True when the name owns records or is an ancestor of a name that does.
     pub fn exists(&self, name: &LowerName) -> bool {
+        self.is_empty_non_terminal(name) || self.lookup(name).is_some()
+    }
+
+    /// True when the name is an ancestor of a name that owns records (whether or not it
+    /// owns records itself): what tells NODATA from NXDOMAIN once [`ZoneSnapshot::lookup`]
+    /// found nothing, without looking the name up again.
+    pub fn is_empty_non_terminal(&self, name: &LowerName) -> bool {
         let octets = NameBytes::new(name);
-        self.empty_non_terminals.contains_key(octets.as_bytes()) || self.lookup(name).is_some()
+        self.empty_non_terminals.contains_key(octets.as_bytes())
     }
 
     /// Every served task under every task name it is published under.
